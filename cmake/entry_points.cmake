@@ -1,0 +1,23 @@
+# Executables installed by CMake. Each entry is "<name>=<module>" where <module> under
+# rejshand_ros has a main(argv=None) -> int. setup.py declares the same CLIs as
+# console_scripts (test/test_packaging.py keeps the two lists equal).
+set(REJSHAND_NODES
+  "hand_pose_selftest=ros.selftest"
+)
+set(REJSHAND_CLIS
+  "rejshand-selftest=ros.selftest"
+)
+
+# Write a launcher script whose shebang is the interpreter this package was built for.
+function(rejshand_launcher entry destination)
+  string(REPLACE "=" ";" _parts "${entry}")
+  list(GET _parts 0 _name)
+  list(GET _parts 1 _module)
+  set(_file "${CMAKE_CURRENT_BINARY_DIR}/launchers/${destination}/${_name}")
+  file(WRITE "${_file}"
+    "#!${Python3_EXECUTABLE}\n"
+    "import sys\n"
+    "from rejshand_ros.${_module} import main\n"
+    "sys.exit(main())\n")
+  install(PROGRAMS "${_file}" DESTINATION ${destination})
+endfunction()

@@ -1,0 +1,1 @@
+"""The ROS 2 shell: nodes, message conversions, launch helpers. Imports rclpy."""

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# One-command set-up: creates .venv/ at the repo root, installs the pinned dependencies
+# (ROS 2 Kilted wheels, torch, timm, ...), builds the messages with CMake into the venv and
+# installs the package (Python modules, node executables in .venv/lib/rejshand_ros, CLIs in
+# .venv/bin). Idempotent: a second run only rebuilds what changed (a few seconds).
+#
+#   bash scripts/setup_env.sh            # set up or update
+#   REJSHAND_PYTHON=python3.11 bash scripts/setup_env.sh
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+BUILD="$ROOT/build/venv"
+PYTHON="${REJSHAND_PYTHON:-python3.11}"
+LOCK="$ROOT/requirements/lock.txt"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+command -v "$PYTHON" >/dev/null || { log "error: $PYTHON not found (Python 3.11 is needed: the ROS 2 wheels are cp311)"; exit 1; }
+command -v cmake >/dev/null || { log "error: cmake not found (apt-get install cmake)"; exit 1; }
+command -v c++ >/dev/null || { log "error: a C/C++ compiler is needed (apt-get install build-essential)"; exit 1; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  log "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+# Dependencies: reinstall only when the lock file (or this script) changed.
+stamp="$VENV/.rejshand-lock.sha256"
+want="$(cat "$LOCK" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  log "installing pinned dependencies from requirements/lock.txt (first run: ~2 min, ~6 GB)"
+  start=$SECONDS
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$LOCK"
+  echo "$want" > "$stamp"
+  log "dependencies installed in $((SECONDS - start)) s"
+else
+  log "dependencies up to date"
+fi
+
+# Messages + package: CMake against the wheels' ament prefix, installed into the venv.
+start=$SECONDS
+mkdir -p "$BUILD"
+export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
+if [ ! -f "$BUILD/CMakeCache.txt" ]; then
+  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+    -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
+    -DPython3_FIND_VIRTUALENV=ONLY > "$ROOT/build/cmake-configure.log" 2>&1 \
+    || { cat "$ROOT/build/cmake-configure.log" >&2; log "error: cmake configure failed"; exit 1; }
+fi
+cmake --build "$BUILD" -j "$(nproc)" > "$ROOT/build/cmake-build.log" 2>&1 \
+  || { tail -50 "$ROOT/build/cmake-build.log" >&2; log "error: message build failed"; exit 1; }
+cmake --install "$BUILD" > "$ROOT/build/cmake-install.log" 2>&1 \
+  || { tail -50 "$ROOT/build/cmake-install.log" >&2; log "error: install failed"; exit 1; }
+# Sources removed from the checkout must not linger in the installed copy.
+"$VENV/bin/python" "$ROOT/scripts/prune_install.py" "$ROOT/rejshand_ros" "$VENV"
+log "package built and installed in $((SECONDS - start)) s"
