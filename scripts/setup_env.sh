@@ -20,6 +20,11 @@ command -v "$PYTHON" >/dev/null || { log "error: $PYTHON not found (Python 3.11 
 command -v cmake >/dev/null || { log "error: cmake not found (apt-get install cmake)"; exit 1; }
 command -v c++ >/dev/null || { log "error: a C/C++ compiler is needed (apt-get install build-essential)"; exit 1; }
 
+# Concurrent runs (several shells, parallel CI jobs) would race on .venv and build/.
+mkdir -p "$ROOT/build"
+exec 9>"$ROOT/build/.setup.lock"
+flock 9
+
 if [ ! -x "$VENV/bin/python" ]; then
   log "creating $VENV"
   "$PYTHON" -m venv "$VENV"

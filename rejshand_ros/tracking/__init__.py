@@ -1,0 +1,1 @@
+"""Temporal logic between frames: smoothing and hand tracks (ROS-free)."""
