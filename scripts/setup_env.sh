@@ -48,16 +48,26 @@ fi
 start=$SECONDS
 mkdir -p "$BUILD"
 export AMENT_PREFIX_PATH="$VENV${AMENT_PREFIX_PATH:+:$AMENT_PREFIX_PATH}"
-if [ ! -f "$BUILD/CMakeCache.txt" ]; then
-  cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-    -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
-    -DPython3_FIND_VIRTUALENV=ONLY > "$ROOT/build/cmake-configure.log" 2>&1 \
-    || { cat "$ROOT/build/cmake-configure.log" >&2; log "error: cmake configure failed"; exit 1; }
+# cmake_package SOURCE_DIR BUILD_DIR NAME: configure (once), build and install into the venv.
+cmake_package() {
+  local src="$1" bld="$2" name="$3"
+  if [ ! -f "$bld/CMakeCache.txt" ]; then
+    cmake -S "$src" -B "$bld" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+      -DCMAKE_INSTALL_PREFIX="$VENV" -DPython3_EXECUTABLE="$VENV/bin/python" \
+      -DPython3_FIND_VIRTUALENV=ONLY > "$ROOT/build/$name-configure.log" 2>&1 \
+      || { cat "$ROOT/build/$name-configure.log" >&2; log "error: cmake configure of $name failed"; exit 1; }
+  fi
+  cmake --build "$bld" -j "$(nproc)" > "$ROOT/build/$name-build.log" 2>&1 \
+    || { tail -50 "$ROOT/build/$name-build.log" >&2; log "error: build of $name failed"; exit 1; }
+  cmake --install "$bld" > "$ROOT/build/$name-install.log" 2>&1 \
+    || { tail -50 "$ROOT/build/$name-install.log" >&2; log "error: install of $name failed"; exit 1; }
+}
+
+# tf2_msgs has no PyPI wheel: build the vendored TFMessage when it is missing.
+if ! "$VENV/bin/python" -c "import tf2_msgs.msg" 2>/dev/null || [ -f "$ROOT/build/tf2_msgs/CMakeCache.txt" ]; then
+  cmake_package "$ROOT/vendor/tf2_msgs" "$ROOT/build/tf2_msgs" tf2_msgs
 fi
-cmake --build "$BUILD" -j "$(nproc)" > "$ROOT/build/cmake-build.log" 2>&1 \
-  || { tail -50 "$ROOT/build/cmake-build.log" >&2; log "error: message build failed"; exit 1; }
-cmake --install "$BUILD" > "$ROOT/build/cmake-install.log" 2>&1 \
-  || { tail -50 "$ROOT/build/cmake-install.log" >&2; log "error: install failed"; exit 1; }
+cmake_package "$ROOT" "$BUILD" rejshand_ros
 # Sources removed from the checkout must not linger in the installed copy.
 "$VENV/bin/python" "$ROOT/scripts/prune_install.py" "$ROOT/rejshand_ros" "$VENV"
 log "package built and installed in $((SECONDS - start)) s"

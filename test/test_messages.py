@@ -74,3 +74,13 @@ def test_source_tree_does_not_hide_generated_messages(venv_bin):
     assert result.returncode == 0, result.stderr
     first_path, name = result.stdout.split()
     assert Path(first_path) == repo / "rejshand_ros" and name == "HandPose"
+
+
+def test_tf_message_is_available_for_wrist_frames():
+    from geometry_msgs.msg import TransformStamped
+    from tf2_msgs.msg import TFMessage
+
+    msg = TFMessage(transforms=[TransformStamped()])
+    assert TFMessage.get_fields_and_field_types() == {
+        "transforms": "sequence<geometry_msgs/TransformStamped>"}
+    assert len(msg.transforms) == 1
