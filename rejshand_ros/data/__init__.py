@@ -1,0 +1,1 @@
+"""Datasets in the FreiHAND layout (FreiHAND itself and rejshand-synth output)."""

@@ -1,0 +1,95 @@
+"""torch Dataset over a FreiHAND-layout split: images -> augmented crops + labels."""
+
+from __future__ import annotations
+
+import logging
+
+import cv2
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from rejshand_ros.data.freihand import DatasetError, SplitAnnotations
+from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig, make_negative_sample, make_sample
+
+log = logging.getLogger(__name__)
+
+
+def read_rgb(path) -> np.ndarray | None:
+    """Read an image file as (H, W, 3) uint8 RGB, or None when missing/undecodable."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+class HandCropDataset(Dataset):
+    """Crops of one split, augmented reproducibly: the random state of item i in epoch e
+    depends only on (seed, e, i), so a resumed run sees the same samples.
+
+    Items are dicts of tensors: image (3, S, S) float32 in [0, 1] (RGB, not normalised:
+    the model normalises), uv (21, 2), joints (21, 3), vertices (V, 3), presence (),
+    right (), has_vertices ().
+    """
+
+    def __init__(self, annotations: SplitAnnotations, size: int,
+                 augment: AugmentConfig = NO_AUGMENT, seed: int = 0, skip_bad: bool = False,
+                 num_vertices: int = 778) -> None:
+        if annotations.xyz is None:
+            raise DatasetError(f"{annotations.root}/{annotations.split}_xyz.json is needed "
+                               "to build training/evaluation crops")
+        self.annotations = annotations
+        self.size = int(size)
+        self.augment = augment
+        self.seed = int(seed)
+        self.skip_bad = skip_bad
+        self.num_vertices = num_vertices
+        self.epoch = 0
+        valid_ids = np.flatnonzero(annotations.valid)
+        self.image_ids = np.concatenate(
+            [valid_ids + version * annotations.num_samples
+             for version in range(annotations.versions)])
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return int(self.image_ids.size)
+
+    def _load(self, index: int) -> tuple[int, np.ndarray]:
+        """Image of item ``index``; a missing one raises, or with skip_bad the next item."""
+        for attempt in range(len(self)):
+            image_id = int(self.image_ids[(index + attempt) % len(self)])
+            path = self.annotations.image_path(image_id)
+            image = read_rgb(path)
+            if image is not None:
+                return image_id, image
+            message = f"missing or unreadable image {path} (dataset index {index + attempt})"
+            if not self.skip_bad:
+                raise DatasetError(message)
+            log.warning("skipping: %s", message)
+        raise DatasetError(f"no readable image in {self.annotations.root / self.annotations.split}")
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, int(index)))
+        image_id, image = self._load(int(index))
+        ann = self.annotations
+        sid = ann.sample_id(image_id)
+        if not ann.presence[sid]:
+            sample = make_negative_sample(image, ann.K[sid], self.size, rng,
+                                          num_vertices=self.num_vertices)
+        else:
+            verts = ann.verts[sid] if ann.verts is not None else None
+            sample = make_sample(image, ann.K[sid], ann.xyz[sid], verts, bool(ann.handedness[sid]),
+                                 self.size, self.augment, rng)
+        has_vertices = sample.vertices is not None and sample.presence > 0
+        vertices = sample.vertices if sample.vertices is not None \
+            else np.zeros((self.num_vertices, 3), np.float32)
+        return {
+            "image": torch.from_numpy(sample.image).permute(2, 0, 1).float().div_(255.0),
+            "uv": torch.from_numpy(sample.uv),
+            "joints": torch.from_numpy(sample.joints),
+            "vertices": torch.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)),
+            "presence": torch.tensor(sample.presence, dtype=torch.float32),
+            "right": torch.tensor(sample.right, dtype=torch.float32),
+            "has_vertices": torch.tensor(float(has_vertices), dtype=torch.float32),
+            "index": torch.tensor(int(index)),
+        }

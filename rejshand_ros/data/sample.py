@@ -1,0 +1,152 @@
+"""One training/evaluation sample: the perspective re-crop around a hand and its labels.
+
+Labels are transformed with the image, so they stay consistent under augmentation:
+the crop is a virtual camera turned towards the (jittered) box centre, rolled by the
+rotation and optionally mirrored (``geometry.crop.perspective_crop_from_box``); 2D
+keypoints go through the same homography, 3D keypoints and vertices through the same
+rotation (and mirror), then become root-relative (joint 9).
+
+Network 2D coordinates are "unit" crop coordinates: ``uv_unit = (pixel + 0.5) / S`` (0 at
+the crop's left/top edge, 1 at its right/bottom edge); see :func:`crop_pixels_to_unit`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from rejshand_ros.geometry.crop import (CropTransform, box_from_keypoints, camera_to_crop_3d,
+                                        full_to_crop, perspective_crop_from_box, project,
+                                        warp_to_crop)
+from rejshand_ros.keypoints import ROOT_JOINT
+
+EVAL_BOX_SCALE = 1.25  # FreiHAND protocol: bbox of the 2D keypoints x 1.25
+
+
+def crop_pixels_to_unit(uv: np.ndarray, size: int) -> np.ndarray:
+    """Crop pixel coordinates (pixel centres at integers) -> unit coordinates in [0, 1]."""
+    return (np.asarray(uv, dtype=np.float64) + 0.5) / size
+
+
+def unit_to_crop_pixels(uv_unit: np.ndarray, size: int) -> np.ndarray:
+    """Inverse of :func:`crop_pixels_to_unit`."""
+    return np.asarray(uv_unit, dtype=np.float64) * size - 0.5
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training augmentation (public ReJSHand/SimpleHand code's ranges by default).
+
+    center_jitter: box-centre shift, fraction of the box size (uniform +-).
+    scale_range: box size multiplier range applied on top of the 1.25 eval box.
+    rotation_deg: in-plane roll range (uniform +-).
+    flip_prob: probability of mirroring the crop (labels mirrored, handedness swapped).
+    colour: strength of brightness/contrast/per-channel gain noise (0 disables).
+    """
+
+    center_jitter: float = 0.1
+    scale_range: tuple[float, float] = (1.0, 1.5)
+    rotation_deg: float = 180.0
+    flip_prob: float = 0.5
+    colour: float = 0.2
+    blur_prob: float = 0.1
+
+    def __post_init__(self) -> None:
+        lo, hi = self.scale_range
+        if not (0 < lo <= hi) or not (0 <= self.flip_prob <= 1) or self.center_jitter < 0:
+            raise ValueError(f"augmentation out of range: {self}")
+
+
+NO_AUGMENT = AugmentConfig(center_jitter=0.0, scale_range=(1.0, 1.0), rotation_deg=0.0,
+                           flip_prob=0.0, colour=0.0, blur_prob=0.0)
+
+
+def jitter_colour(image: np.ndarray, rng: np.random.Generator, strength: float,
+                  blur_prob: float) -> np.ndarray:
+    """Brightness, contrast and per-channel gain noise (+ occasional blur) on uint8 RGB."""
+    if strength <= 0 and blur_prob <= 0:
+        return image
+    out = image.astype(np.float32)
+    if strength > 0:
+        gain = 1.0 + rng.uniform(-strength, strength, size=3).astype(np.float32)
+        contrast = 1.0 + rng.uniform(-strength, strength)
+        brightness = rng.uniform(-strength, strength) * 255.0 * 0.5
+        mean = out.mean()
+        out = (out - mean) * contrast + mean + brightness
+        out = out * gain
+    if rng.uniform() < blur_prob:
+        out = cv2.GaussianBlur(out, (0, 0), sigmaX=rng.uniform(0.5, 1.5))
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+@dataclass
+class Sample:
+    """A crop and its labels (numpy; the dataset turns them into tensors).
+
+    image: (S, S, 3) uint8 RGB crop.
+    uv: (21, 2) unit crop coordinates. joints: (21, 3) metres, root-relative, crop
+    camera frame. vertices: (V, 3) same frame or None. presence: 1 hand / 0 none.
+    right: 1 when the crop shows a right hand. transform: the crop transform used.
+    """
+
+    image: np.ndarray
+    uv: np.ndarray
+    joints: np.ndarray
+    vertices: np.ndarray | None
+    presence: float
+    right: float
+    transform: CropTransform
+
+
+def make_sample(image: np.ndarray, K: np.ndarray, xyz: np.ndarray, verts: np.ndarray | None,
+                right: bool, size: int, augment: AugmentConfig = NO_AUGMENT,
+                rng: np.random.Generator | None = None) -> Sample:
+    """Crop ``image`` around the hand whose 3D keypoints are ``xyz`` (camera frame, metres).
+
+    Without augmentation this is the FreiHAND evaluation crop (bbox x 1.25, no roll).
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    uv_full = project(xyz, K)
+    box = box_from_keypoints(uv_full, EVAL_BOX_SCALE)
+    center = np.asarray(box.center, dtype=np.float64)
+    box_size = box.size
+    if augment.center_jitter > 0:
+        center = center + rng.uniform(-augment.center_jitter, augment.center_jitter, 2) * box_size
+    lo, hi = augment.scale_range
+    if hi > lo:
+        box_size *= rng.uniform(lo, hi)
+    elif lo != 1.0:
+        box_size *= lo
+    rotation = np.deg2rad(rng.uniform(-augment.rotation_deg, augment.rotation_deg)) \
+        if augment.rotation_deg > 0 else 0.0
+    mirror = bool(augment.flip_prob > 0 and rng.uniform() < augment.flip_prob)
+    transform = perspective_crop_from_box(center, box_size, K, size, rotation, mirror)
+    crop = warp_to_crop(image, transform, size)
+    crop = jitter_colour(crop, rng, augment.colour, augment.blur_prob)
+    joints = camera_to_crop_3d(xyz, transform)
+    root = joints[ROOT_JOINT].copy()
+    vertices = None if verts is None else camera_to_crop_3d(verts, transform) - root
+    uv = crop_pixels_to_unit(full_to_crop(uv_full, transform), size)
+    return Sample(image=crop, uv=uv.astype(np.float32), joints=(joints - root).astype(np.float32),
+                  vertices=None if vertices is None else vertices.astype(np.float32),
+                  presence=1.0, right=float(right != mirror), transform=transform)
+
+
+def make_negative_sample(image: np.ndarray, K: np.ndarray, size: int,
+                         rng: np.random.Generator, num_joints: int = 21,
+                         num_vertices: int | None = 778) -> Sample:
+    """A crop of ``image`` labelled "no hand" (presence 0; pose labels are zeros)."""
+    height, width = image.shape[:2]
+    box_size = rng.uniform(0.2, 0.6) * min(height, width)
+    center = rng.uniform([box_size / 2, box_size / 2],
+                         [max(width - box_size / 2, box_size / 2 + 1),
+                          max(height - box_size / 2, box_size / 2 + 1)])
+    transform = perspective_crop_from_box(center, box_size, K, size,
+                                          np.deg2rad(rng.uniform(-180, 180)), False)
+    crop = warp_to_crop(image, transform, size)
+    vertices = None if num_vertices is None else np.zeros((num_vertices, 3), np.float32)
+    return Sample(image=crop, uv=np.zeros((num_joints, 2), np.float32),
+                  joints=np.zeros((num_joints, 3), np.float32), vertices=vertices,
+                  presence=0.0, right=0.5, transform=transform)

@@ -1,0 +1,314 @@
+"""Crop and uncrop between a full camera image and a square S x S hand crop.
+
+Pixel convention (OpenCV's): integer coordinates are pixel centres, so an S-pixel crop
+spans [-0.5, S - 0.5] and its centre is c = (S - 1) / 2. A box (centre, side length in
+full-image pixels) is mapped onto the whole crop.
+
+Two kinds of crop:
+* affine (:func:`crop_from_box`): scale, in-plane rotation, optional mirror. Its
+  ``rotation`` is the in-plane rotation Rz about the optical axis, exact for 3D only
+  up to perspective (the box is not moved to the principal point).
+* perspective re-crop (:func:`perspective_crop_from_box`): a virtual camera with
+  intrinsics K_crop (principal point c) is rotated by R to look at the box centre;
+  the image mapping is the homography K_crop R K^-1, so the crop is an undistorted
+  pinhole view centred on the hand and 3D in the virtual camera frame is ``R @ X``.
+
+Mirroring (left hands): with ``mirror=True`` the crop is flipped horizontally,
+u -> S - 1 - u, so a left hand looks like a right hand. Because c = (S - 1) / 2 this
+equals x -> -x in the virtual camera frame (F = diag(-1, 1, 1)). Mapping outputs back:
+2D crop points go through :func:`crop_to_full` (the inverse already contains the flip);
+3D points in the crop frame go through :func:`crop_to_camera_3d`, X = R^T F X_crop.
+F is a reflection: mirrored meshes have reversed triangle winding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple, Optional
+
+import cv2
+import numpy as np
+
+MIRROR_3D: np.ndarray = np.diag([-1.0, 1.0, 1.0])
+MIRROR_3D.setflags(write=False)
+# cv2.undistortPoints defaults to 5 iterations (~1e-3 px off near image corners)
+_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12)
+
+
+@dataclass(frozen=True, eq=False)
+class CropTransform:
+    """Full image -> S x S crop mapping.
+
+    forward: (3, 3) full-image pixels -> crop pixels (last row [0, 0, 1] when affine).
+    inverse: (3, 3) crop -> full image.
+    size: S, crop side in pixels.
+    rotation: (3, 3) R, real camera frame -> virtual crop camera frame (before mirror).
+    mirrored: crop flipped horizontally (left hand shown as a right hand).
+    K_crop: (3, 3) virtual camera intrinsics, perspective crops only (else None).
+    """
+
+    forward: np.ndarray
+    inverse: np.ndarray
+    size: int
+    rotation: np.ndarray
+    mirrored: bool = False
+    K_crop: Optional[np.ndarray] = None
+
+    @property
+    def is_affine(self) -> bool:
+        return bool(np.allclose(self.forward[2], [0.0, 0.0, 1.0], atol=1e-12))
+
+    @property
+    def affine(self) -> np.ndarray:
+        """(2, 3) full -> crop affine matrix, as cv2.warpAffine takes it."""
+        if not self.is_affine:
+            raise ValueError("perspective crop: use .forward (a homography)")
+        return self.forward[:2].copy()
+
+    @property
+    def affine_inverse(self) -> np.ndarray:
+        """(2, 3) crop -> full affine matrix."""
+        if not self.is_affine:
+            raise ValueError("perspective crop: use .inverse (a homography)")
+        return self.inverse[:2].copy()
+
+    @property
+    def mirror_3d(self) -> np.ndarray:
+        """(3, 3) F = diag(-1, 1, 1) when mirrored, else identity."""
+        return MIRROR_3D.copy() if self.mirrored else np.eye(3)
+
+
+class Box(NamedTuple):
+    """Square box in full-image pixels: centre (2,) and side length."""
+
+    center: np.ndarray
+    size: float
+
+
+def _rot_z(angle_rad: float) -> np.ndarray:
+    c, s = np.cos(angle_rad), np.sin(angle_rad)
+    return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _mirror_2d(size: int) -> np.ndarray:
+    return np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _check_box(center: np.ndarray, box_size: float, out_size: int) -> np.ndarray:
+    center = np.asarray(center, dtype=np.float64).reshape(-1)
+    if center.shape != (2,) or not np.all(np.isfinite(center)):
+        raise ValueError(f"box centre must be 2 finite numbers, got {center}")
+    if not (np.isfinite(box_size) and box_size > 0):
+        raise ValueError(f"box size must be > 0, got {box_size}")
+    if int(out_size) != out_size or out_size <= 0:
+        raise ValueError(f"crop size must be a positive integer, got {out_size}")
+    return center
+
+
+def crop_from_box(
+    center: np.ndarray, box_size: float, out_size: int,
+    rotation_rad: float = 0.0, mirror: bool = False,
+) -> CropTransform:
+    """Affine crop of a square box.
+
+    Args:
+        center: (2,) box centre, full-image pixels.
+        box_size: box side, full-image pixels; mapped onto the whole crop.
+        out_size: S, crop side in pixels.
+        rotation_rad: in-plane rotation of the content; positive turns it clockwise
+            as displayed (image y points down), i.e. Rz(+angle) in the camera frame.
+        mirror: flip the crop horizontally (left hand -> right-looking crop).
+    """
+    center = _check_box(center, box_size, out_size)
+    c = (out_size - 1) / 2.0
+    scale = out_size / float(box_size)
+    rot2 = _rot_z(rotation_rad)
+    to_origin = np.array([[1.0, 0.0, -center[0]], [0.0, 1.0, -center[1]], [0.0, 0.0, 1.0]])
+    to_crop = np.array([[scale, 0.0, c], [0.0, scale, c], [0.0, 0.0, 1.0]])
+    fwd = to_crop @ rot2 @ to_origin
+    if mirror:
+        fwd = _mirror_2d(out_size) @ fwd
+    return CropTransform(
+        forward=fwd, inverse=np.linalg.inv(fwd), size=int(out_size),
+        rotation=_rot_z(rotation_rad), mirrored=bool(mirror), K_crop=None,
+    )
+
+
+def look_at_rotation(ray: np.ndarray) -> np.ndarray:
+    """Smallest rotation R (3, 3) with R @ ray/|ray| = (0, 0, 1) (camera frame -> virtual)."""
+    d = np.asarray(ray, dtype=np.float64).reshape(3)
+    d = d / np.linalg.norm(d)
+    z = np.array([0.0, 0.0, 1.0])
+    axis = np.cross(d, z)
+    sin_a, cos_a = np.linalg.norm(axis), float(d @ z)
+    if sin_a < 1e-12:
+        if cos_a > 0:
+            return np.eye(3)
+        return np.diag([1.0, -1.0, -1.0])  # ray along -z: half turn about x
+    k = axis / sin_a
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    return np.eye(3) + sin_a * kx + (1.0 - cos_a) * (kx @ kx)
+
+
+def perspective_crop_from_box(
+    center: np.ndarray, box_size: float, K: np.ndarray, out_size: int,
+    rotation_rad: float = 0.0, mirror: bool = False, focal: Optional[float] = None,
+) -> CropTransform:
+    """Perspective re-crop: a virtual camera turned to look at the box centre.
+
+    Args:
+        center: (2,) box centre, full-image pixels (undistorted image).
+        box_size: box side, full-image pixels.
+        K: (3, 3) real camera intrinsics.
+        out_size: S, crop side in pixels.
+        rotation_rad: extra roll of the virtual camera (same sense as crop_from_box).
+        mirror: flip the crop horizontally (x -> -x in the virtual frame).
+        focal: virtual focal length in crop pixels; default mean(fx, fy) * S / box_size.
+    Returns:
+        CropTransform with forward = [Mirror] K_crop R K^-1 and K_crop set.
+    """
+    center = _check_box(center, box_size, out_size)
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f"K must be (3, 3), got {K.shape}")
+    k_inv = np.linalg.inv(K)
+    rot = _rot_z(rotation_rad) @ look_at_rotation(k_inv @ np.array([*center, 1.0]))
+    f = float(focal) if focal is not None else 0.5 * (K[0, 0] + K[1, 1]) * out_size / box_size
+    c = (out_size - 1) / 2.0
+    k_crop = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
+    fwd = k_crop @ rot @ k_inv
+    if mirror:
+        fwd = _mirror_2d(out_size) @ fwd
+    fwd = fwd / fwd[2, 2]
+    inv = np.linalg.inv(fwd)
+    return CropTransform(
+        forward=fwd, inverse=inv / inv[2, 2], size=int(out_size),
+        rotation=rot, mirrored=bool(mirror), K_crop=k_crop,
+    )
+
+
+def _apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.shape[-1] != 2:
+        raise ValueError(f"expected (..., 2) points, got {pts.shape}")
+    out = pts @ h[:2, :2].T + h[:2, 2]
+    w = pts @ h[2, :2] + h[2, 2]
+    return out / w[..., None]
+
+
+def full_to_crop(points: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """(..., 2) full-image pixels -> crop pixels."""
+    return _apply_homography(transform.forward, points)
+
+
+def crop_to_full(points: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """(..., 2) crop pixels -> full-image pixels (undoes any mirror)."""
+    return _apply_homography(transform.inverse, points)
+
+
+def camera_to_crop_3d(points: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """(..., 3) real camera frame -> virtual crop frame: F R X (metres)."""
+    m = transform.mirror_3d @ transform.rotation
+    return np.asarray(points, dtype=np.float64) @ m.T
+
+
+def crop_to_camera_3d(points: np.ndarray, transform: CropTransform) -> np.ndarray:
+    """(..., 3) virtual crop frame -> real camera frame: R^T F X (metres).
+
+    Works on absolute points and on root-relative offsets alike (it is linear).
+    """
+    m = transform.rotation.T @ transform.mirror_3d
+    return np.asarray(points, dtype=np.float64) @ m.T
+
+
+def mirror_x_points(points: np.ndarray, width: int) -> np.ndarray:
+    """Mirror (..., 2) pixel points horizontally in an image ``width`` wide: u -> width-1-u."""
+    out = np.array(points, dtype=np.float64, copy=True)
+    out[..., 0] = (width - 1) - out[..., 0]
+    return out
+
+
+def mirror_x_3d(points: np.ndarray) -> np.ndarray:
+    """Mirror (..., 3) points in a camera frame: x -> -x."""
+    out = np.array(points, dtype=np.float64, copy=True)
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def box_from_keypoints(uv: np.ndarray, scale: float = 1.25) -> Box:
+    """Square box around (K, 2) pixel keypoints: bbox centre, side = max(w, h) * scale.
+
+    Non-finite keypoints are ignored; raises ValueError if none is left or the box
+    would be empty.
+    """
+    pts = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if pts.shape[0] == 0:
+        raise ValueError("box_from_keypoints: no finite keypoints")
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    size = float(np.max(hi - lo)) * scale
+    if not size > 0:
+        raise ValueError(f"box_from_keypoints: degenerate box (size {size})")
+    return Box(center=(lo + hi) / 2.0, size=size)
+
+
+def warp_to_crop(
+    image: np.ndarray, transform: CropTransform, size: Optional[int] = None,
+    interpolation: int = cv2.INTER_LINEAR, border_value: float = 0.0,
+) -> np.ndarray:
+    """Resample ``image`` (H, W[, C]) into the (S, S[, C]) crop; outside pixels = border_value."""
+    s = int(size if size is not None else transform.size)
+    if transform.is_affine:
+        return cv2.warpAffine(
+            image, transform.affine, (s, s), flags=interpolation,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
+        )
+    return cv2.warpPerspective(
+        image, transform.forward, (s, s), flags=interpolation,
+        borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
+    )
+
+
+def project(points: np.ndarray, K: np.ndarray, dist: Optional[np.ndarray] = None) -> np.ndarray:
+    """(..., 3) camera-frame points (metres, z > 0) -> (..., 2) pixels, optional distortion."""
+    pts = np.asarray(points, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    if dist is None or not np.any(dist):
+        xy = pts[..., :2] / pts[..., 2:3]
+        return xy @ K[:2, :2].T + K[:2, 2]
+    flat = pts.reshape(-1, 1, 3)
+    uv, _ = cv2.projectPoints(flat, np.zeros(3), np.zeros(3), K,
+                              np.asarray(dist, dtype=np.float64))
+    return uv.reshape(*pts.shape[:-1], 2)
+
+
+def normalized_coords(uv: np.ndarray, K: np.ndarray, dist: Optional[np.ndarray] = None) -> np.ndarray:
+    """(..., 2) pixels -> (..., 2) normalised image coordinates x/z, y/z (undistorted)."""
+    pts = np.asarray(uv, dtype=np.float64)
+    K = np.asarray(K, dtype=np.float64)
+    if dist is None or not np.any(dist):
+        return (pts - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
+    src, dist = pts.reshape(-1, 1, 2), np.asarray(dist, dtype=np.float64)
+    if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4.x
+        und = cv2.undistortPointsIter(src, K, dist, None, None, _UNDISTORT_CRITERIA)
+    else:  # OpenCV 5 folded the criteria into undistortPoints
+        und = cv2.undistortPoints(src, K, dist, R=None, P=None, criteria=_UNDISTORT_CRITERIA)
+    return und.reshape(pts.shape)
+
+
+def undistort_points(uv: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
+    """(..., 2) distorted pixels -> pixels of the ideal pinhole camera with the same K."""
+    xy = normalized_coords(uv, K, dist)
+    return xy @ np.asarray(K, dtype=np.float64)[:2, :2].T + np.asarray(K)[:2, 2]
+
+
+def unproject(
+    uv: np.ndarray, K: np.ndarray, depth: Optional[np.ndarray] = None,
+    dist: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """(..., 2) pixels -> (..., 3) rays with z = 1, or points at ``depth`` (z, metres)."""
+    xy = normalized_coords(uv, K, dist)
+    rays = np.concatenate([xy, np.ones(xy.shape[:-1] + (1,))], axis=-1)
+    if depth is None:
+        return rays
+    return rays * np.asarray(depth, dtype=np.float64)[..., None]
