@@ -6,6 +6,9 @@ set(REJSHAND_NODES
 )
 set(REJSHAND_CLIS
   "rejshand-selftest=ros.selftest"
+  "rejshand-train=cli.train"
+  "rejshand-eval=cli.eval"
+  "rejshand-model=cli.model"
 )
 
 # Write a launcher script whose shebang is the interpreter this package was built for.

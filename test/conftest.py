@@ -32,3 +32,46 @@ def ros_env(tmp_path) -> dict[str, str]:
 def venv_bin() -> Path:
     """Directory of the venv's executables (console scripts)."""
     return VENV_BIN
+
+
+def write_toy_split(root: Path, name: str, num: int, seed: int = 0, versions: int = 1):
+    """A tiny FreiHAND-layout split: 21 joints regressed from 778 vertices by a fixed
+    sparse regressor, drawn as coloured dots on 320x240 images (K fixed)."""
+    import json
+
+    import cv2
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    K = np.array([[500.0, 0, 160], [0, 500.0, 120], [0, 0, 1]])
+    regressor = np.zeros((21, 778))
+    for joint in range(21):
+        regressor[joint, joint * 37:(joint * 37) + 4] = 0.25
+    (root / name / "rgb").mkdir(parents=True, exist_ok=True)
+    files = {"K": [], "xyz": [], "verts": [], "scale": []}
+    for i in range(num):
+        base = np.array([0.0, 0.0, 0.5]) + rng.uniform(-0.02, 0.02, 3)
+        verts = base + rng.uniform(-0.05, 0.05, (778, 3)) * [1, 1, 0.3]
+        xyz = regressor @ verts
+        uv = xyz[:, :2] / xyz[:, 2:] * 500.0 + [160, 120]
+        for version in range(versions):
+            image = np.full((240, 320, 3), 30 + 40 * version, np.uint8)
+            for j, (u, v) in enumerate(uv):
+                cv2.circle(image, (int(round(u)), int(round(v))), 3,
+                           (12 * j, 255 - 12 * j, 128), -1)
+            cv2.imwrite(str(root / name / "rgb" / f"{i + num * version:08d}.jpg"), image)
+        files["K"].append(K.tolist())
+        files["xyz"].append(xyz.tolist())
+        files["verts"].append(verts.tolist())
+        files["scale"].append(float(np.linalg.norm(xyz[9] - xyz[10])))
+    for key, value in files.items():
+        (root / f"{name}_{key}.json").write_text(json.dumps(value))
+    return root
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("toy")
+    write_toy_split(root, "training", 24, seed=0)
+    write_toy_split(root, "validation", 6, seed=1)
+    return root

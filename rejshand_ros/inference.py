@@ -1,0 +1,166 @@
+"""Running the network: device choice and the backend/precision fast paths.
+
+Two settings choose the path everywhere (node, CLIs, benchmarks): ``backend`` = eager |
+onnxruntime | compile and ``precision`` = fp32 | fp16 | bf16. All paths take uint8 RGB
+crops and return the same numpy dict, so callers never see the difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+BACKENDS = ("eager", "onnxruntime", "compile")
+PRECISIONS = ("fp32", "fp16", "bf16")
+OUTPUT_NAMES = ("uv", "joints", "vertices", "presence_logit", "handedness_logit")
+
+
+def select_device(requested: str = "auto", cuda_fallback: str = "warn") -> torch.device:
+    """auto: CUDA when available, else CPU. cuda without a GPU: CPU with a warning
+    (``cuda_fallback='warn'``) or a RuntimeError (``'refuse'``)."""
+    if requested not in ("auto", "cuda", "cpu") and not requested.startswith("cuda:"):
+        raise ValueError(f"device must be auto, cuda, cuda:N or cpu, got {requested!r}")
+    if cuda_fallback not in ("warn", "refuse"):
+        raise ValueError(f"cuda_fallback must be warn or refuse, got {cuda_fallback!r}")
+    available = torch.cuda.is_available()
+    if requested == "auto":
+        return torch.device("cuda" if available else "cpu")
+    if requested.startswith("cuda") and not available:
+        if cuda_fallback == "refuse":
+            raise RuntimeError("device 'cuda' requested but no CUDA device is available")
+        log.warning("device 'cuda' requested but no CUDA device is available: running on CPU")
+        return torch.device("cpu")
+    return torch.device(requested)
+
+
+class _TupleOutputs(nn.Module):
+    """The model with a fixed tuple of outputs (ONNX export, CUDA graphs)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(images)
+        batch = images.shape[0]
+        presence = out.get("presence_logit", torch.full((batch,), 20.0, device=images.device))
+        handed = out.get("handedness_logit", torch.zeros((batch,), device=images.device))
+        return out["uv"], out["joints"], out["vertices"], presence, handed
+
+
+class InferenceEngine:
+    """uint8 crops (B, S, S, 3) -> dict of numpy outputs: uv (B,21,2) unit crop coords,
+    joints (B,21,3) and vertices (B,V,3) metres in the crop frame (root-relative),
+    presence (B,) and right (B,) probabilities."""
+
+    def __init__(self, model: nn.Module, device: torch.device, backend: str = "eager",
+                 precision: str = "fp32", num_threads: int = 2, reparameterize: bool = True,
+                 cache_dir: str | None = None, model_path: Path | None = None) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+        if precision == "fp16" and device.type != "cuda":
+            raise ValueError("precision fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
+        if backend == "onnxruntime" and precision != "fp32":
+            raise ValueError("the onnxruntime backend runs fp32 only")
+        if device.type == "cpu" and num_threads > 0:
+            torch.set_num_threads(num_threads)
+        self.device, self.backend, self.precision = device, backend, precision
+        model = model.eval()
+        if reparameterize and not getattr(model, "reparameterized", False):
+            model.reparameterize()
+        config = model.config
+        self.input_size = int(config.input_size)
+        self._mean = torch.tensor(config.mean, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+        self._std = torch.tensor(config.std, dtype=torch.float32).view(1, 3, 1, 1) * 255.0
+        self._wrapped = _TupleOutputs(model).to(device).eval()
+        self._session = None
+        self._callable = self._wrapped
+        if backend == "compile":
+            self._callable = torch.compile(self._wrapped, dynamic=True)
+        elif backend == "onnxruntime":
+            self._session = self._onnx_session(num_threads, cache_dir, model_path)
+
+    # -- ONNX Runtime ---------------------------------------------------------------------
+    def _onnx_session(self, num_threads: int, cache_dir: str | None, model_path: Path | None):
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise RuntimeError("backend 'onnxruntime' needs the onnxruntime package "
+                               "(pip install onnxruntime)") from exc
+        onnx_path = self._export_onnx(cache_dir, model_path)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(int(num_threads), 1)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = ["CPUExecutionProvider"]
+        if self.device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
+            providers.insert(0, "CUDAExecutionProvider")
+        return ort.InferenceSession(str(onnx_path), options, providers=providers)
+
+    def _export_onnx(self, cache_dir: str | None, model_path: Path | None) -> Path:
+        """Export once per model file (cached by content hash) and return the .onnx path."""
+        cache = Path(cache_dir) if cache_dir else Path(
+            os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rejshand_ros"
+        cache.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        for tensor in self._wrapped.state_dict().values():
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        key = f"{(model_path.stem if model_path else 'model')}-{digest.hexdigest()[:16]}.onnx"
+        target = cache / key
+        if target.exists():
+            return target
+        dummy = torch.zeros(1, 3, self.input_size, self.input_size)
+        cpu_model = self._wrapped.to("cpu")
+        with tempfile.NamedTemporaryFile(dir=cache, suffix=".onnx.tmp", delete=False) as tmp:
+            tmp_path = Path(tmp.name)
+        try:
+            torch.onnx.export(cpu_model, (dummy,), str(tmp_path), opset_version=17,
+                              dynamo=False, input_names=["images"],
+                              output_names=list(OUTPUT_NAMES),
+                              dynamic_axes={"images": {0: "batch"},
+                                            **{name: {0: "batch"} for name in OUTPUT_NAMES}})
+            os.replace(tmp_path, target)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+            self._wrapped.to(self.device)
+        log.info("exported ONNX model to %s", target)
+        return target
+
+    # -- running ------------------------------------------------------------------------
+    def preprocess(self, crops: np.ndarray) -> torch.Tensor:
+        """(B, S, S, 3) uint8 RGB -> (B, 3, S, S) float32 normalised, on the device."""
+        tensor = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        tensor = tensor.permute(0, 3, 1, 2).float()
+        return (tensor - self._mean.to(self.device)) / self._std.to(self.device)
+
+    @torch.inference_mode()
+    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
+        if crops.ndim != 4 or crops.shape[1:] != (self.input_size, self.input_size, 3):
+            raise ValueError(f"crops must be (B, {self.input_size}, {self.input_size}, 3), "
+                             f"got {crops.shape}")
+        images = self.preprocess(crops)
+        if self._session is not None:
+            outputs = self._session.run(None, {"images": images.cpu().numpy()})
+        else:
+            if self.precision == "fp32":
+                result = self._callable(images)
+            else:
+                dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+                with torch.autocast(self.device.type, dtype=dtype):
+                    result = self._callable(images)
+            outputs = [tensor.float().cpu().numpy() for tensor in result]
+        uv, joints, vertices, presence, handed = outputs
+        return {"uv": uv, "joints": joints, "vertices": vertices,
+                "presence": 1.0 / (1.0 + np.exp(-presence)),
+                "right": 1.0 / (1.0 + np.exp(-handed))}

@@ -1,0 +1,88 @@
+"""Per-frame hand pipeline: detect (when needed) -> track -> crop + infer -> smooth.
+
+One object used by the ROS node, ``rejshand-predict`` and the benchmarks, so all of
+them run exactly the same logic. It never touches ROS: in go an RGB image, its time in
+seconds and optionally the camera model; out come HandPredictions with track ids and
+per-stage timings.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.predictor import CameraModel, HandBox, Predictor
+from rejshand_ros.tracking.tracks import HandTracker, SmoothingConfig, TrackerConfig
+
+
+class Detection(Protocol):
+    """What a detector returns per hand (full-image pixels)."""
+
+    center: tuple[float, float]
+    size: float
+    score: float
+    handedness: Handedness
+
+
+class Detector(Protocol):
+    def detect(self, image: np.ndarray) -> list[Detection]: ...
+
+
+@dataclass
+class PipelineConfig:
+    """detect_interval: with fewer tracks than max_hands, run the detector every N-th
+    frame (1 = every such frame)."""
+
+    tracker: TrackerConfig = field(default_factory=TrackerConfig)
+    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    detect_interval: int = 1
+
+
+@dataclass
+class FrameResult:
+    hands: list[HandPrediction]
+    timings_ms: dict[str, float]
+    detected: bool
+
+
+class HandPipeline:
+    """Stateful: keeps the tracks between successive frames of one camera."""
+
+    def __init__(self, predictor: Predictor, detector: Detector | None,
+                 config: PipelineConfig = PipelineConfig()) -> None:
+        self.predictor = predictor
+        self.detector = detector
+        self.config = config
+        self.tracker = HandTracker(config.tracker)
+        self._frames_since_detection = config.detect_interval
+
+    def reset(self) -> None:
+        """Forget all tracks (e.g. the camera restarted)."""
+        self.tracker.reset()
+        self._frames_since_detection = self.config.detect_interval
+
+    def process(self, image: np.ndarray, time_s: float,
+                camera: CameraModel | None = None) -> FrameResult:
+        timings: dict[str, float] = {}
+        detected = False
+        start = time.perf_counter()
+        self._frames_since_detection += 1
+        if (self.detector is not None and self.tracker.wants_detection
+                and self._frames_since_detection >= self.config.detect_interval):
+            self.tracker.add_detections(self.detector.detect(image))
+            self._frames_since_detection = 0
+            detected = True
+        timings["detect"] = (time.perf_counter() - start) * 1e3
+        boxes = [HandBox(tuple(track.center), track.size, track.handedness,
+                         track_id=track.track_id) for track in self.tracker.tracks]
+        start = time.perf_counter()
+        predictions = self.predictor.predict(image, boxes, camera) if boxes else []
+        timings["predict"] = (time.perf_counter() - start) * 1e3
+        start = time.perf_counter()
+        hands = self.tracker.update(predictions, time_s, self.config.smoothing)
+        timings["track_smooth"] = (time.perf_counter() - start) * 1e3
+        return FrameResult(hands=hands, timings_ms=timings, detected=detected)

@@ -1,0 +1,1 @@
+"""The offline trainer (``rejshand-train``): config, losses, loop, checkpoints."""

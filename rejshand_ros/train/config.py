@@ -1,0 +1,171 @@
+"""Training configuration: nested dataclasses loaded from YAML, validated, overridable.
+
+``load_train_config(path, overrides=["optim.lr=1e-4", "max_steps=10"])`` reads a file
+from ``config/train/`` (or any path) and applies dotted ``key=value`` overrides (values
+parsed as YAML), the way dex-retargeting's configs take ``override=``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rejshand_ros.data.sample import AugmentConfig
+from rejshand_ros.model.config import ModelConfig
+
+
+@dataclass
+class DataConfig:
+    """root: dataset directory (FreiHAND layout); splits by name; num_workers per rank."""
+
+    root: str = "data/synth"
+    train_split: str = "training"
+    val_split: str | None = "validation"
+    val_max_samples: int = 500
+    num_workers: int = 2
+    skip_bad: bool = False
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+
+
+@dataclass
+class OptimConfig:
+    """The paper: Adam, lr 5e-4 for 100 epochs then 5e-5 (x0.1), 200 epochs."""
+
+    optimizer: str = "adam"
+    lr: float = 5e-4
+    weight_decay: float = 0.0
+    milestones_epochs: list[float] = field(default_factory=lambda: [100.0])
+    gamma: float = 0.1
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in ("adam", "adamw"):
+            raise ValueError(f"optim.optimizer must be adam or adamw, got {self.optimizer!r}")
+        if self.lr <= 0 or self.gamma <= 0 or self.warmup_steps < 0:
+            raise ValueError(f"optimiser settings out of range: {self}")
+
+
+@dataclass
+class LossConfig:
+    """Paper weights: 1 * L1(2D) + 10 * L1(3D) + 10 * L1(vertices); plus the extra heads."""
+
+    k2d: float = 1.0
+    k3d: float = 10.0
+    kv: float = 10.0
+    presence: float = 0.1
+    handedness: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; stored in every checkpoint and model file."""
+
+    task: str = "pose"                     # pose | (other registered tasks)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pretrained_backbone: Any = False       # False | True (timm download) | path
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    mesh: str = "open_hand"                # open_hand | mano:<path> | none
+    regressor: str = "fit"                 # fit | open_hand | mano:<path>
+    batch_size: int = 32
+    epochs: float = 200.0
+    max_steps: int | None = None           # overrides epochs when set
+    precision: str = "auto"                # auto (fp16 on GPU, bf16 on CPU) | fp32 | bf16 | fp16
+    device: str = "auto"
+    num_threads: int = 0                   # CPU threads (0: torch default)
+    checkpoint_every: int = 500
+    val_every: int = 1000
+    log_every: int = 20
+    seed: int = 0
+    out_dir: str = "runs/train"
+    model_id: str = ""
+    training_data_id: str = ""
+    detector: dict[str, Any] = field(default_factory=dict)  # task detector: DetectorTrainSettings
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0 or self.checkpoint_every <= 0 or self.val_every <= 0:
+            raise ValueError("batch_size, checkpoint_every and val_every must be > 0")
+        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
+            raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
+        if self.max_steps is not None and self.max_steps <= 0:
+            raise ValueError("max_steps must be > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(dataclasses.asdict(self))
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(v) for v in value]
+    return value
+
+
+_NESTED = {"model": ModelConfig, "data": DataConfig, "optim": OptimConfig,
+           "loss": LossConfig}
+
+
+def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ValueError(f"unknown key(s) in {where or 'config'}: {', '.join(unknown)}")
+    kwargs = {}
+    for key, value in values.items():
+        nested = _NESTED.get(key) if cls is TrainConfig else None
+        if cls is DataConfig and key == "augment":
+            nested = AugmentConfig
+        if nested is not None and isinstance(value, dict):
+            if nested is ModelConfig:
+                value = ModelConfig.from_dict(value) if hasattr(ModelConfig, "from_dict") \
+                    else ModelConfig(**value)
+            else:
+                value = _build(nested, value, f"{where}{key}.")
+        elif isinstance(value, list) and key in ("scale_range",):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _apply_override(tree: dict[str, Any], override: str) -> None:
+    if "=" not in override:
+        raise ValueError(f"override {override!r} is not key=value")
+    key, raw = override.split("=", 1)
+    node = tree
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ValueError(f"override {override!r}: {part} is not a section")
+    node[parts[-1]] = yaml.safe_load(raw)
+
+
+def train_config_from_dict(values: dict[str, Any], overrides: list[str] = ()) -> TrainConfig:
+    tree = dict(values or {})
+    for override in overrides:
+        _apply_override(tree, override)
+    return _build(TrainConfig, tree, "")
+
+
+def load_train_config(path: str | Path, overrides: list[str] = ()) -> TrainConfig:
+    """Read a YAML training config; raises ValueError naming the file on any problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"training config not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(values, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    try:
+        return train_config_from_dict(values, overrides)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc

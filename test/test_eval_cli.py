@@ -1,0 +1,70 @@
+"""rejshand-eval: scoring a pred.json and running a model on a split."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from rejshand_ros.evaluation import read_pred_json, write_pred_json
+
+EVAL = str(Path(sys.executable).parent / "rejshand-eval")
+
+
+def _gt(root, split):
+    xyz = np.array(json.loads((root / f"{split}_xyz.json").read_text()))
+    verts = np.array(json.loads((root / f"{split}_verts.json").read_text()))
+    return xyz, verts
+
+
+def test_scoring_exact_and_translated_predictions(toy_dataset, tmp_path):
+    xyz, verts = _gt(toy_dataset, "validation")
+    write_pred_json(tmp_path / "exact.json", xyz, verts)
+    result = subprocess.run([EVAL, "--pred", str(tmp_path / "exact.json"), "--gt-dir",
+                             str(toy_dataset), "--split", "validation"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert set(metrics) == {"pa_mpjpe_mm", "pa_mpvpe_mm", "mpjpe_mm", "mpvpe_mm", "f5", "f15",
+                            "f5_unaligned", "f15_unaligned", "auc_pa_joints"}
+    assert metrics["mpjpe_mm"] == 0 and metrics["pa_mpjpe_mm"] < 1e-3 and metrics["f5"] == 1
+    assert "ReJSHand (paper" in result.stderr
+    shift = np.array([0.003, 0.004, 0.0])  # 5 mm
+    write_pred_json(tmp_path / "shifted.json", xyz + shift, verts + shift)
+    shifted = json.loads(subprocess.run(
+        [EVAL, "--pred", str(tmp_path / "shifted.json"), "--gt-dir", str(toy_dataset),
+         "--split", "validation"], capture_output=True, text=True, timeout=120).stdout)
+    assert shifted["mpjpe_mm"] == pytest.approx(5.0, abs=1e-6)
+    assert shifted["pa_mpjpe_mm"] < 1e-3
+    assert shifted["f5_unaligned"] < 1.0 and shifted["f5"] == 1.0  # NN-based, not per vertex
+    assert (tmp_path / "pck.png").exists() and (tmp_path / "per_joint_error.png").exists()
+
+
+def test_bad_prediction_file_is_named(toy_dataset, tmp_path):
+    (tmp_path / "pred.json").write_text("[[1, 2]]")
+    result = subprocess.run([EVAL, "--pred", str(tmp_path / "pred.json"), "--gt-dir",
+                             str(toy_dataset), "--split", "validation"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "pred.json" in result.stderr
+
+
+def test_running_a_model_writes_the_submission_format(toy_dataset, tmp_path):
+    from rejshand_ros.model.config import ModelConfig
+    from rejshand_ros.model.model_file import save_model_file
+    from rejshand_ros.model.rejshand import ReJSHand
+
+    torch.manual_seed(0)
+    model_path = tmp_path / "m.safetensors"
+    save_model_file(model_path, ReJSHand(ModelConfig(backbone="fastvit_t8", input_size=64)),
+                    mesh_id="x")
+    result = subprocess.run([EVAL, "--data", str(toy_dataset), "--split", "validation",
+                             "--out", str(tmp_path / "out"), "--model", str(model_path),
+                             "--device", "cpu"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    xyz, verts = read_pred_json(tmp_path / "out" / "pred.json")
+    assert xyz.shape == (6, 21, 3) and verts.shape == (6, 778, 3)
+    assert np.isfinite(xyz).all() and np.isfinite(verts).all()
+    assert json.loads(result.stdout)["pa_mpjpe_mm"] > 0

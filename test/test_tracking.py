@@ -1,0 +1,95 @@
+"""Track management: detections -> tracks, loss, duplicates, handedness, smoothing."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig, box_iou,
+                                          square_box)
+
+OFF = SmoothingConfig(enabled=False)
+
+
+@dataclass
+class Det:
+    center: tuple
+    size: float
+    score: float = 0.9
+    handedness: Handedness = Handedness.RIGHT
+
+
+def _hand(cx, cy, spread=40.0, presence=0.9, handedness=Handedness.RIGHT, score=0.95, seed=0):
+    rng = np.random.default_rng(seed)
+    uv = np.array([cx, cy]) + rng.uniform(-spread, spread, (21, 2))
+    return HandPrediction(uv=uv, joints=rng.normal(0, 0.03, (21, 3)), presence=presence,
+                          handedness=handedness, handedness_score=score)
+
+
+def test_box_helpers_hand_computed():
+    assert box_iou((0, 0), 2, (1, 0), 2) == 2 / 6
+    assert box_iou((0, 0), 2, (5, 5), 2) == 0
+    center, size = square_box(np.array([[0, 0], [10, 4], [np.nan, 1]]), 1.5)
+    assert tuple(center) == (5, 2) and size == 15
+
+
+def test_detections_start_tracks_up_to_max_and_not_twice():
+    tracker = HandTracker(TrackerConfig(max_hands=2))
+    started = tracker.add_detections([Det((100, 100), 80), Det((105, 100), 80, 0.5),
+                                      Det((400, 300), 90, 0.8), Det((600, 50), 50, 0.7)])
+    assert [t.track_id for t in started] == [1, 2]
+    assert not tracker.wants_detection
+    assert [tuple(t.center) for t in tracker.tracks] == [(100, 100), (400, 300)]
+
+
+def test_tracks_follow_keypoints_and_end_when_presence_drops():
+    tracker = HandTracker(TrackerConfig(max_hands=2))
+    tracker.add_detections([Det((100, 100), 80), Det((400, 300), 90)])
+    hands = tracker.update([_hand(110, 100), _hand(400, 310, seed=1)], 0.0, OFF)
+    assert [h.track_id for h in hands] == [1, 2]
+    assert np.allclose(tracker.tracks[0].center, square_box(hands[0].uv, 1.5)[0])
+    hands = tracker.update([_hand(120, 100), _hand(400, 320, presence=0.1)], 0.1, OFF)
+    assert [h.track_id for h in hands] == [1] and tracker.wants_detection
+    tracker.add_detections([Det((400, 300), 90)])
+    assert tracker.tracks[-1].track_id == 3  # a new id after the loss
+
+
+def test_duplicate_tracks_merge_into_the_older_one():
+    tracker = HandTracker(TrackerConfig(max_hands=2))
+    tracker.add_detections([Det((100, 100), 80), Det((300, 100), 80)])
+    hands = tracker.update([_hand(200, 100), _hand(202, 101, seed=1)], 0.0, OFF)
+    assert [h.track_id for h in hands] == [1]
+
+
+def test_non_finite_output_ends_the_track():
+    tracker = HandTracker()
+    tracker.add_detections([Det((100, 100), 80)])
+    bad = _hand(100, 100)
+    bad.joints[3, 1] = np.nan
+    assert tracker.update([bad], 0.0, OFF) == [] and tracker.tracks == []
+
+
+def test_handedness_switches_after_consecutive_confident_disagreements():
+    tracker = HandTracker(TrackerConfig(handedness_switch_frames=3))
+    tracker.add_detections([Det((100, 100), 80, handedness=Handedness.RIGHT)])
+    labels = []
+    for frame in range(4):
+        hands = tracker.update([_hand(100, 100, handedness=Handedness.LEFT, score=0.9)],
+                               frame / 30, OFF)
+        labels.append((hands[0].handedness, round(hands[0].handedness_score, 2)))
+    assert labels[:2] == [(Handedness.RIGHT, 0.1)] * 2  # the track's label, its probability
+    assert labels[2:] == [(Handedness.LEFT, 0.9)] * 2
+
+
+def test_smoothing_reduces_jitter_of_a_still_hand():
+    rng = np.random.default_rng(0)
+    tracker = HandTracker()
+    tracker.add_detections([Det((200, 200), 100)])
+    base = _hand(200, 200)
+    raw, smooth = [], []
+    for frame in range(60):
+        noisy = HandPrediction(uv=base.uv + rng.normal(0, 2.0, (21, 2)), joints=base.joints,
+                               presence=0.9, handedness=Handedness.RIGHT, handedness_score=0.9)
+        raw.append(noisy.uv.copy())
+        smooth.append(tracker.update([noisy], frame / 30, SmoothingConfig())[0].uv)
+    assert np.std(np.array(smooth)[20:], axis=0).mean() < 0.5 * np.std(np.array(raw)[20:], axis=0).mean()
