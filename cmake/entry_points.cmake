@@ -3,12 +3,14 @@
 # console_scripts (test/test_packaging.py keeps the two lists equal).
 set(REJSHAND_NODES
   "hand_pose_selftest=ros.selftest"
+  "retarget_node=ros.retarget_node"
 )
 set(REJSHAND_CLIS
   "rejshand-selftest=ros.selftest"
   "rejshand-train=cli.train"
   "rejshand-eval=cli.eval"
   "rejshand-model=cli.model"
+  "rejshand-bench-retarget=cli.bench_retarget"
 )
 
 # Write a launcher script whose shebang is the interpreter this package was built for.

@@ -1,0 +1,237 @@
+"""retarget_node: parameters, message conversions, and one real node process over DDS."""
+
+import math
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from rejshand_ros.resources import config_path
+from rejshand_ros.ros.retarget_params import PARAMETERS, RetargetNodeConfig
+from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+
+
+def test_yaml_parameters_match_the_declared_table():
+    document = yaml.safe_load(config_path("retarget.yaml").read_text())
+    values = document["retarget_node"]["ros__parameters"]
+    assert set(values) == {spec.name for spec in PARAMETERS}
+    for spec in PARAMETERS:
+        assert values[spec.name] == spec.default, spec.name
+        assert type(values[spec.name]) is type(spec.default), spec.name  # ROS params are typed
+    assert RetargetNodeConfig(**values) == RetargetNodeConfig()
+
+
+def test_node_config_rejects_values_outside_their_choices_or_ranges():
+    with pytest.raises(ValueError, match="follow_handedness"):
+        RetargetNodeConfig(follow_handedness="both")
+    with pytest.raises(ValueError, match="time_from_start"):
+        RetargetNodeConfig(time_from_start=0.0)
+
+
+def test_joint_message_conversions():
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import duration_msg, joint_state_msg, joint_trajectory_msg
+
+    names = ["a", "b"]
+    traj = joint_trajectory_msg(names, np.array([0.1, -0.2]), 0.25)
+    assert (traj.header.stamp.sec, traj.header.stamp.nanosec) == (0, 0)
+    assert traj.joint_names == names and len(traj.points) == 1
+    assert list(traj.points[0].positions) == [0.1, -0.2]
+    assert (traj.points[0].time_from_start.sec, traj.points[0].time_from_start.nanosec) == \
+        (0, 250_000_000)
+    assert duration_msg(2.5).sec == 2 and duration_msg(2.5).nanosec == 500_000_000
+    state = joint_state_msg(Time(sec=12, nanosec=34), names, np.array([1.0, 2.0]))
+    assert (state.header.stamp.sec, state.header.stamp.nanosec) == (12, 34)
+    assert list(state.name) == names and list(state.position) == [1.0, 2.0]
+    for bad in (np.array([np.nan, 0.0]), np.array([0.0])):
+        with pytest.raises(ValueError):
+            joint_trajectory_msg(names, bad, 0.1)
+        with pytest.raises(ValueError):
+            joint_state_msg(Time(), names, bad)
+
+
+def test_node_help_needs_no_ros(capsys):
+    from rejshand_ros.ros.retarget_node import main
+
+    assert main(["retarget_node", "--help"]) == 0
+    assert "engage" in capsys.readouterr().out
+
+
+def test_node_refuses_to_start_without_the_urdf(tmp_path, monkeypatch, capsys):
+    from rejshand_ros.ros.retarget_node import main
+
+    monkeypatch.setenv(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+    monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path / "log"))
+    code = main(["retarget_node", "--ros-args", "-p", "robot:=allegro_hand",
+                 "-p", f"urdf_dir:={tmp_path}"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "URDF not found" in err and "allegro_hand_right.urdf" in err and "urdf_dir" in err
+
+
+def _urdf_joints(side="right"):
+    root = ET.parse(config_path("robots", "rejshand_hand", f"rejshand_hand_{side}.urdf")).getroot()
+    joints = [j for j in root.findall("joint") if j.get("type") != "fixed"]
+    names = [j.get("name") for j in joints]
+    limits = np.array([[float(j.find("limit").get(k)) for k in ("lower", "upper")] for j in joints])
+    return names, limits
+
+
+def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
+    from std_msgs.msg import Header
+
+    from rejshand_ros.prediction import HandPrediction
+    from rejshand_ros.retarget import human_poses
+    from rejshand_ros.ros.conversions import predictions_to_array
+
+    header = Header(frame_id="camera_optical_frame")
+    header.stamp.sec = stamp_sec
+    hands = []
+    if pose is not None:
+        joints = human_poses.camera_keypoints(pose, side)
+        if nan:
+            joints[8] = np.nan
+        hands.append(HandPrediction(uv=np.zeros((21, 2)), joints=joints, absolute=True,
+                                    presence=0.95, handedness=side, handedness_score=0.9,
+                                    track_id=4))
+    return predictions_to_array(hands, header, 640, 480)
+
+
+@pytest.mark.ros
+def test_retarget_node_over_dds(ros_env, monkeypatch):
+    """HandPoseArray in -> JointTrajectory + JointState out; engage/disengage respected."""
+    node_exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "retarget_node"
+    time_from_start = 0.05
+    proc = subprocess.Popen(
+        [str(node_exe), "--ros-args", "--params-file", str(config_path("retarget.yaml")),
+         "-p", "low_pass_alpha:=1.0", "-p", "max_joint_velocity:=0.0",
+         "-p", f"time_from_start:={time_from_start}", "-p", "diagnostics_period:=0.2",
+         "-p", "hand_poses_reliability:=reliable"],
+        env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR"):
+        monkeypatch.setenv(key, ros_env[key])
+    monkeypatch.setenv(FASTDDS_PROFILE_ENV, ros_env.get(FASTDDS_PROFILE_ENV)
+                       or str(config_path("fastdds_profile.xml")))
+    try:
+        _exercise_node(proc, time_from_start)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+    assert proc.returncode == 0, out[-3000:]  # clean exit on Ctrl-C
+    assert "Traceback" not in out, out[-3000:]
+
+
+def _exercise_node(proc, time_from_start):
+    import rclpy
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import JointState
+    from std_srvs.srv import SetBool
+    from trajectory_msgs.msg import JointTrajectory
+
+    from rejshand_ros.msg import HandPoseArray
+
+    names, limits = _urdf_joints()
+    got = {"traj": [], "state": [], "diag": []}
+    with rclpy.init():
+        node = rclpy.create_node("retarget_node_test")
+        pub = node.create_publisher(HandPoseArray, "hand_poses", 10)
+        node.create_subscription(JointTrajectory, "joint_trajectory", got["traj"].append, 10)
+        node.create_subscription(JointState, "joint_states", got["state"].append, 10)
+        node.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
+        engage = node.create_client(SetBool, "engage")
+        stamp = [1000]
+
+        def spin(seconds, pose=None, **kw):
+            """Spin for `seconds`, publishing one HandPoseArray every 50 ms when asked."""
+            end, next_pub = time.monotonic() + seconds, 0.0
+            while time.monotonic() < end:
+                if kw.get("publish", pose is not None) and time.monotonic() >= next_pub:
+                    stamp[0] += 1
+                    pub.publish(_hand_array(pose, stamp[0], nan=kw.get("nan", False)))
+                    next_pub = time.monotonic() + 0.05
+                rclpy.spin_once(node, timeout_sec=0.01)
+                assert proc.poll() is None, proc.stdout.read()[-3000:]
+
+        def call_engage(value: bool):
+            future = engage.call_async(SetBool.Request(data=value))
+            rclpy.spin_until_future_complete(node, future, timeout_sec=10)
+            assert future.result() is not None and future.result().success
+            spin(0.3)  # let messages in flight arrive
+
+        deadline = time.monotonic() + 60
+        while not (engage.service_is_ready() and pub.get_subscription_count() > 0):
+            assert time.monotonic() < deadline, "retarget_node did not come up"
+            spin(0.1)
+
+        # disengaged (the default): nothing is published, diagnostics say so
+        spin(1.0, "rest")
+        assert got["traj"] == [] and got["state"] == []
+        status = got["diag"][-1].status[0]
+        values = {kv.key: kv.value for kv in status.values}
+        assert "retargeting" in status.name and values["engaged"] == "False"
+        assert int(values["frames_received"]) > 0 and int(values["commands_sent"]) == 0
+        assert "disengaged" in status.message
+
+        # engaged: trajectories and joint states for every frame
+        call_engage(True)
+        spin(1.0, "rest")
+        spin(1.5, "fist")
+        assert len(got["traj"]) >= 10 and len(got["state"]) >= 10
+        sent_stamps = set(range(1001, stamp[0] + 1))
+        for traj in got["traj"]:
+            assert traj.joint_names == names
+            assert (traj.header.stamp.sec, traj.header.stamp.nanosec) == (0, 0)
+            assert len(traj.points) == 1
+            tfs = traj.points[0].time_from_start
+            assert math.isclose(tfs.sec + tfs.nanosec * 1e-9, time_from_start, abs_tol=1e-9)
+            q = np.array(traj.points[0].positions)
+            assert np.isfinite(q).all()
+            assert ((q >= limits[:, 0] - 1e-9) & (q <= limits[:, 1] + 1e-9)).all()
+        for state in got["state"]:
+            assert list(state.name) == names and np.isfinite(state.position).all()
+            assert state.header.stamp.sec in sent_stamps  # the image time
+        fist = np.array(got["traj"][-1].points[0].positions)
+        assert fist[names.index("middle_pip_joint")] > 1.0  # it follows the hand
+        values = {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
+        assert values["engaged"] == "True" and values["tracking"] == "True"
+        assert float(values["solve_time_ms_median"]) > 0
+
+        # NaN keypoints and images without hands: nothing is sent
+        count = len(got["traj"]), len(got["state"])
+        spin(0.8, "rest", nan=True)
+        spin(0.8, None, publish=True)
+        assert (len(got["traj"]), len(got["state"])) == count
+        values = {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
+        assert int(values["hands_rejected"]) > 0 and values["tracking"] == "False"
+
+        # disengaged again: nothing, although a good hand is in view
+        call_engage(False)
+        count = len(got["traj"]), len(got["state"])
+        spin(1.0, "rest")
+        assert (len(got["traj"]), len(got["state"])) == count
+        node.destroy_node()
+
+
+@pytest.mark.ros
+def test_benchmark_cli_prints_a_table(venv_bin, ros_env):
+    result = subprocess.run([str(venv_bin / "rejshand-bench-retarget"), "--frames", "20",
+                             "--warmup", "2"], env=ros_env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
+    assert rows[0].startswith("| stage | frames | median ms | p90 ms | max ms | CPU median")
+    assert any(r.startswith("| retarget (core) | 20 |") for r in rows)
+    assert any(r.startswith("| node callback") for r in rows)
+    assert "usable cores" in result.stdout
