@@ -11,6 +11,7 @@ set(REJSHAND_CLIS
   "rejshand-eval=cli.eval"
   "rejshand-model=cli.model"
   "rejshand-bench-retarget=cli.bench_retarget"
+  "rejshand-synth=cli.synth"
 )
 
 # Write a launcher script whose shebang is the interpreter this package was built for.

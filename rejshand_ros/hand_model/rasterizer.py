@@ -2,8 +2,9 @@
 
 Camera convention (OpenCV pinhole): x right, y down, z forward, metres; pixel (u, v)
 has its centre at integer coordinates, u = fx x / z + s y / z + cx, v = fy y / z + cy.
-Every (face, pixel) candidate inside a face's bounding box is tested at once; the
-nearest depth per pixel wins (a true per-pixel depth test, independent of face order).
+Every (face, pixel) candidate of a face's conservative per-row pixel span is tested at
+once; the nearest depth per pixel wins (a true per-pixel depth test, independent of
+face order; on an exact depth tie the face listed first wins).
 """
 
 from __future__ import annotations
@@ -64,8 +65,8 @@ def rasterize(
     v = np.asarray(vertices_cam, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     depth = np.full(height * width, np.inf)
-    face_id = np.full(height * width, -1, dtype=np.int64)
-    bary = np.zeros((height * width, 3)) if return_barycentrics else None
+    face_id = np.full(height * width, -1, dtype=np.int32)
+    bary = np.zeros((height * width, 3), np.float32) if return_barycentrics else None
 
     z = v[:, 2]
     uv = project(v, K)
@@ -91,48 +92,95 @@ def rasterize(
     ids = np.flatnonzero(ok)
     if ids.size == 0:
         return _finish(depth, face_id, bary, width, height)
-    bw = (umax[ids] - umin[ids] + 1).astype(np.int64)
-    sizes = bw * (vmax[ids] - vmin[ids] + 1).astype(np.int64)
-    bounds = np.searchsorted(np.cumsum(sizes), np.arange(chunk_candidates, sizes.sum(),
-                                                         chunk_candidates))
-    for part in np.split(np.arange(ids.size), np.unique(bounds)):
+    rows = _row_spans(ids, tri_uv, umin, umax, vmin, vmax)
+    bounds = np.searchsorted(np.cumsum(rows[3]), np.arange(chunk_candidates, rows[3].sum(),
+                                                           chunk_candidates))
+    coeffs = _edge_coefficients(tri_uv, area)
+    for part in np.split(np.arange(rows[0].size), np.unique(bounds)):
         if part.size == 0:
             continue
-        _raster_chunk(ids[part], bw[part], sizes[part], umin, vmin, tri_uv, tri_z, area,
-                      width, depth, face_id, bary)
+        _raster_rows(tuple(r[part] for r in rows), coeffs, tri_z, width, depth, face_id, bary)
     return _finish(depth, face_id, bary, width, height)
 
 
-def _raster_chunk(ids, bw, sizes, umin, vmin, tri_uv, tri_z, area, width, depth, face_id,
-                  bary) -> None:
-    """Test every pixel of the chunk's bounding boxes and merge into the buffers."""
-    fid = np.repeat(ids, sizes)
-    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
-    off = np.arange(fid.size) - starts
-    w = np.repeat(bw, sizes)
-    px = umin[fid] + off % w
-    py = vmin[fid] + off // w
-    a, b, c = tri_uv[fid, 0], tri_uv[fid, 1], tri_uv[fid, 2]
-    inv = 1.0 / area[fid]
-    # screen-space barycentrics of the pixel centre
-    l1 = ((px - a[:, 0]) * (c[:, 1] - a[:, 1]) - (py - a[:, 1]) * (c[:, 0] - a[:, 0])) * inv
-    l2 = ((b[:, 0] - a[:, 0]) * (py - a[:, 1]) - (b[:, 1] - a[:, 1]) * (px - a[:, 0])) * inv
+def _row_spans(ids, tri_uv, umin, umax, vmin, vmax):
+    """Per (face, pixel row): face, row v, first column and candidate count.
+
+    The column range is a conservative superset of the pixel centres inside the
+    triangle on that row (the union over its edges of the edge's x-extent within
+    +-0.01 px of the row, widened by one pixel); the exact inside test follows.
+    """
+    heights = (vmax[ids] - vmin[ids] + 1).astype(np.int64)
+    face = np.repeat(ids, heights)
+    starts = np.repeat(np.cumsum(heights) - heights, heights)
+    row = vmin[face] + (np.arange(face.size) - starts)
+    tri = tri_uv[face]  # (R, 3, 2)
+    lo = np.full(face.size, np.inf)
+    hi = np.full(face.size, -np.inf)
+    delta = 0.01
+    for i, j in ((0, 1), (1, 2), (2, 0)):
+        p, q = tri[:, i], tri[:, j]
+        dy = q[:, 1] - p[:, 1]
+        flat = np.abs(dy) < 1e-12
+        safe = np.where(flat, 1.0, dy)
+        s0 = (row - delta - p[:, 1]) / safe
+        s1 = (row + delta - p[:, 1]) / safe
+        a = np.clip(np.minimum(s0, s1), 0.0, 1.0)
+        b = np.clip(np.maximum(s0, s1), 0.0, 1.0)
+        valid = np.where(flat, np.abs(p[:, 1] - row) <= delta, np.maximum(s0, s1) >= 0.0)
+        valid &= np.where(flat, True, np.minimum(s0, s1) <= 1.0)
+        a = np.where(flat, 0.0, a)
+        b = np.where(flat, 1.0, b)
+        xa = p[:, 0] + a * (q[:, 0] - p[:, 0])
+        xb = p[:, 0] + b * (q[:, 0] - p[:, 0])
+        lo = np.where(valid, np.minimum(lo, np.minimum(xa, xb)), lo)
+        hi = np.where(valid, np.maximum(hi, np.maximum(xa, xb)), hi)
+    with np.errstate(invalid="ignore"):
+        first = np.maximum(np.floor(lo) - 1.0, umin[face])
+        last = np.minimum(np.ceil(hi) + 1.0, umax[face])
+    count = np.where(np.isfinite(lo) & (last >= first), last - first + 1.0, 0.0).astype(np.int64)
+    keep = count > 0
+    return (face[keep], row[keep].astype(np.int64), first[keep].astype(np.int64), count[keep])
+
+
+def _edge_coefficients(tri_uv, area):
+    """Per face (F, 2, 3): screen barycentrics l1, l2 = A u + B v + C of a pixel (u, v)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / area
+    a, b, c = tri_uv[:, 0], tri_uv[:, 1], tri_uv[:, 2]
+    # l1 = ((u - ax)(cy - ay) - (v - ay)(cx - ax)) / area
+    c1 = np.stack([(c[:, 1] - a[:, 1]), -(c[:, 0] - a[:, 0]),
+                   -a[:, 0] * (c[:, 1] - a[:, 1]) + a[:, 1] * (c[:, 0] - a[:, 0])], 1)
+    # l2 = ((bx - ax)(v - ay) - (by - ay)(u - ax)) / area
+    c2 = np.stack([-(b[:, 1] - a[:, 1]), (b[:, 0] - a[:, 0]),
+                   -(b[:, 0] - a[:, 0]) * a[:, 1] + (b[:, 1] - a[:, 1]) * a[:, 0]], 1)
+    return np.stack([c1, c2], 1) * inv[:, None, None]
+
+
+def _raster_rows(rows, coeffs, tri_z, width, depth, face_id, bary) -> None:
+    """Test the candidate pixels of a chunk of rows and merge into the buffers."""
+    face, row, first, count = rows
+    co = coeffs[face]  # (R, 2, 3)
+    base1 = co[:, 0, 1] * row + co[:, 0, 2]
+    base2 = co[:, 1, 1] * row + co[:, 1, 2]
+    rid = np.repeat(np.arange(face.size), count)
+    starts = np.repeat(np.cumsum(count) - count, count)
+    px = first[rid] + (np.arange(rid.size) - starts)
+    l1 = co[rid, 0, 0] * px + base1[rid]
+    l2 = co[rid, 1, 0] * px + base2[rid]
     l0 = 1.0 - l1 - l2
     eps = -1e-9
     inside = (l0 >= eps) & (l1 >= eps) & (l2 >= eps)
-    fid, px, py = fid[inside], px[inside], py[inside]
+    rid, px = rid[inside], px[inside]
+    fid = face[rid]
     lam = np.stack([l0[inside], l1[inside], l2[inside]], 1) / tri_z[fid]
     zinv = lam.sum(1)
     d = 1.0 / zinv
-    pix = (py * width + px).astype(np.int64)
-    order = np.lexsort((d, pix))
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = pix[order][1:] != pix[order][:-1]
-    win = order[first]
-    pix, d = pix[win], d[win]
-    better = d < depth[pix]
-    pix, win = pix[better], win[better]
-    depth[pix] = d[better]
+    pix = row[rid] * width + px
+    before = depth[pix]
+    np.minimum.at(depth, pix, d)
+    win = np.flatnonzero((d == depth[pix]) & (d < before))[::-1]  # first candidate wins ties
+    pix = pix[win]
     face_id[pix] = fid[win]
     if bary is not None:
         bary[pix] = lam[win] / zinv[win, None]
@@ -141,6 +189,6 @@ def _raster_chunk(ids, bw, sizes, umin, vmin, tri_uv, tri_z, area, width, depth,
 def _finish(depth, face_id, bary, width, height) -> Raster:
     return Raster(
         depth.reshape(height, width).astype(np.float32),
-        face_id.reshape(height, width).astype(np.int32),
-        None if bary is None else bary.reshape(height, width, 3).astype(np.float32),
+        face_id.reshape(height, width),
+        None if bary is None else bary.reshape(height, width, 3),
     )
