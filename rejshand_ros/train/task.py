@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from rejshand_ros.data.dataset import HandCropDataset
+from rejshand_ros.data.dataset import HandCropDataset, quiet_worker
 from rejshand_ros.data.freihand import load_split
 from rejshand_ros.data.sample import NO_AUGMENT
 from rejshand_ros.metrics import evaluate
@@ -85,7 +85,7 @@ class PoseTask(TrainingTask):
             return {}
         limit = min(len(self.val_set), self.config.data.val_max_samples)
         loader = DataLoader(Subset(self.val_set, range(limit)), batch_size=self.config.batch_size,
-                            num_workers=self.config.data.num_workers)
+                            num_workers=self.config.data.num_workers, worker_init_fn=quiet_worker)
         pred_j, pred_v, gt_j, gt_v, has_hand = [], [], [], [], []
         for batch in loader:
             outputs = model(model.normalize(batch["image"].to(device)))

@@ -23,6 +23,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 
+from rejshand_ros.data.dataset import quiet_worker
 from rejshand_ros.model.model_file import load_training_state, save_training_state
 from rejshand_ros.train.config import TrainConfig
 from rejshand_ros.train.task import make_task
@@ -174,7 +175,8 @@ class Trainer:
             self.sampler.set_position(epoch, position * config.batch_size)
             loader = DataLoader(self.train_set, batch_size=config.batch_size,
                                 sampler=self.sampler, num_workers=config.data.num_workers,
-                                drop_last=True, pin_memory=self.device.type == "cuda")
+                                drop_last=True, pin_memory=self.device.type == "cuda",
+                                worker_init_fn=quiet_worker)
             remaining = self.steps_per_epoch - position
             for index, batch in enumerate(loader):
                 if index >= remaining:
