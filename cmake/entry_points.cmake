@@ -4,6 +4,9 @@
 set(REJSHAND_NODES
   "hand_pose_selftest=ros.selftest"
   "retarget_node=ros.retarget_node"
+  "hand_pose_node=ros.hand_pose_node"
+  "image_source_node=ros.image_source_node"
+  "recorder_node=ros.recorder"
 )
 set(REJSHAND_CLIS
   "rejshand-selftest=ros.selftest"
@@ -12,6 +15,11 @@ set(REJSHAND_CLIS
   "rejshand-model=cli.model"
   "rejshand-bench-retarget=cli.bench_retarget"
   "rejshand-synth=cli.synth"
+  "rejshand-eval-detector=cli.eval_detector"
+  "rejshand-bringup=ros.bringup"
+  "rejshand-predict=cli.predict"
+  "rejshand-record=ros.recorder"
+  "rejshand-demo=ros.demo"
 )
 
 # Write a launcher script whose shebang is the interpreter this package was built for.

@@ -1,0 +1,361 @@
+"""``hand_pose_node``: camera images in, 3D hand poses, meshes, markers and TF out.
+
+Topics (relative names, remap at launch):
+    image             (sub) sensor_msgs/Image (rgb8, bgr8, rgba8, bgra8, mono8) when
+                      image_transport is raw; QoS reliability from qos_reliability
+    image/compressed  (sub) sensor_msgs/CompressedImage (JPEG/PNG) when compressed
+    camera_info       (sub) sensor_msgs/CameraInfo, optional: K + D -> absolute 3D
+    hand_poses        (pub) rejshand_ros/HandPoseArray, header = the image's header;
+                      one per processed image (zero hands is valid)
+    hand_mesh         (pub) rejshand_ros/HandMesh, transient-local depth 1, once per mesh_id
+    markers           (pub) visualization_msgs/MarkerArray (while subscribed)
+    debug_image       (pub) sensor_msgs/Image rgb8, skeleton + boxes (while subscribed)
+    /tf               (pub) tf2_msgs/TFMessage, <tf_prefix>_{left,right}_wrist (absolute 3D)
+    /diagnostics      (pub) diagnostic_msgs/DiagnosticArray, every diagnostics_period
+Parameters: ``rejshand_ros.ros.node_params`` and ``config/hand_pose.yaml``.
+
+Threads: the executor's callback only stores the newest image in a one-slot buffer
+(frames it overwrites are counted as dropped); one worker thread converts, runs the
+pipeline (detect -> track -> predict -> smooth) and publishes. A frame that fails
+(bad buffer, pipeline error) is logged (rate-limited per kind), counted and skipped.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from dataclasses import dataclass, replace
+from typing import Any
+
+USAGE = """usage: hand_pose_node [-h] [--ros-args -p name:=value ... | --params-file FILE]
+
+3D hand pose and mesh estimation: subscribes `image` (or `image/compressed`) and
+`camera_info`; publishes `hand_poses`, `hand_mesh`, `markers`, `debug_image`, /tf and
+/diagnostics. Parameters: config/hand_pose.yaml (model_path, detector_model_path, device,
+image_transport, qos_reliability, ...).
+"""
+
+
+@dataclass
+class PendingFrame:
+    """An image waiting for the worker: the message, its receipt time (s, monotonic) and
+    a track reset requested by it or by a frame it replaced."""
+
+    msg: Any
+    receipt_s: float
+    reset_reason: str | None = None
+
+
+def _carry_reset(replaced: PendingFrame, new: PendingFrame) -> PendingFrame:
+    if replaced.reset_reason and not new.reset_reason:
+        return replace(new, reset_reason=replaced.reset_reason)
+    return new
+
+
+def _make_node_class():
+    import numpy as np
+    from rclpy.node import Node
+    from diagnostic_msgs.msg import DiagnosticArray
+    from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import CameraInfo, CompressedImage, Image
+    from tf2_msgs.msg import TFMessage
+    from visualization_msgs.msg import MarkerArray
+
+    from rejshand_ros.frame_stream import FrameSlot, StreamMonitor
+    from rejshand_ros.images import ImageConversionError
+    from rejshand_ros.msg import HandMesh, HandPoseArray
+    from rejshand_ros.overlay import draw_hands
+    from rejshand_ros.predictor import CameraModel
+    from rejshand_ros.ros import markers as marker_msgs
+    from rejshand_ros.ros.camera_input import (camera_model_from_info, compressed_msg_to_rgb,
+                                               image_msg_to_rgb, rgb_to_image_msg,
+                                               stamp_seconds)
+    from rejshand_ros.ros.conversions import mesh_to_msg, predictions_to_array
+    from rejshand_ros.ros.diagnostics import NodeStats, diagnostic_array, stats_status
+    from rejshand_ros.ros.node_params import declare_parameters
+    from rejshand_ros.ros.pipeline_setup import build_pipeline
+    from rejshand_ros.ros.tf_frames import tf_message, wrist_transforms
+    from rejshand_ros.ros.throttled_log import ThrottledWarnings
+
+    class FrameRejected(ValueError):
+        """The image message itself is unusable (besides its pixel buffer)."""
+
+    class HandPoseNode(Node):
+        def __init__(self, node_name: str = "hand_pose_node") -> None:
+            super().__init__(node_name)
+            self.cfg = cfg = declare_parameters(self)
+            self.parts = build_pipeline(cfg)
+            self.pipeline = self.parts.pipeline
+            self.predictor = self.parts.predictor
+            self.stats = NodeStats()
+            self.warnings = ThrottledWarnings(self.get_logger().warning, period_s=5.0)
+            self.slot: FrameSlot[PendingFrame] = FrameSlot()
+            self.monitor = StreamMonitor(cfg.camera_timeout)
+            self.mesh_limiter = marker_msgs.MeshRateLimiter(cfg.mesh_marker_rate)
+            # (model, width, height) of the last valid camera_info, replaced as a whole:
+            # written by the executor thread, read by the worker
+            self.camera: tuple[CameraModel, int, int] | None = None
+            self.shown_tracks: set[int] = set()
+            self.last_header = None
+            self.image_size: tuple[int, int] | None = None
+            self.published_meshes: set[str] = set()
+
+            reliability = (ReliabilityPolicy.RELIABLE if cfg.qos_reliability == "reliable"
+                           else ReliabilityPolicy.BEST_EFFORT)
+            image_qos = QoSProfile(depth=1, history=HistoryPolicy.KEEP_LAST,
+                                   reliability=reliability,
+                                   durability=DurabilityPolicy.VOLATILE)
+            if cfg.image_transport == "compressed":
+                self.image_topic = "image/compressed"
+                self.create_subscription(CompressedImage, self.image_topic, self._on_image,
+                                         image_qos)
+            else:
+                self.image_topic = "image"
+                self.create_subscription(Image, self.image_topic, self._on_image, image_qos)
+            if cfg.use_camera_info:
+                self.create_subscription(CameraInfo, "camera_info", self._on_camera_info,
+                                         image_qos)
+            self.poses_pub = self.create_publisher(HandPoseArray, "hand_poses", 10)
+            latched = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
+                                 durability=DurabilityPolicy.TRANSIENT_LOCAL)
+            self.mesh_pub = self.create_publisher(HandMesh, "hand_mesh", latched)
+            self.markers_pub = self.create_publisher(MarkerArray, "markers", 10)
+            self.debug_pub = self.create_publisher(Image, "debug_image", 1)
+            self.tf_pub = self.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
+            self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+            self._ensure_mesh(self.predictor.mesh_id)
+            self.create_timer(cfg.diagnostics_period, self._on_diagnostics_timer)
+            self.worker = threading.Thread(target=self._worker_loop, name="hand_pose_worker",
+                                           daemon=True)
+            self.worker.start()
+            self.get_logger().info(
+                f"pose model {self.predictor.model_path} ({self.predictor.model_id}, "
+                f"{self.predictor.input_size} px), detector {self.parts.detector_path}; "
+                f"device {self.predictor.device}, backend {cfg.backend}, {cfg.precision}; "
+                f"listening on {self.resolve_topic_name(self.image_topic)} "
+                f"({cfg.qos_reliability})")
+
+        # -- executor callbacks (cheap: never run inference here) ---------------------
+        def _on_image(self, msg) -> None:
+            now = time.monotonic()
+            reason = self.monitor.check(stamp_seconds(msg.header.stamp), now)
+            overwrote = self.slot.put(PendingFrame(msg, now, reason), merge=_carry_reset)
+            self.stats.received(now, overwrote)
+
+        def _on_camera_info(self, msg) -> None:
+            try:
+                self.camera = (camera_model_from_info(msg), int(msg.width), int(msg.height))
+            except ValueError as exc:
+                self.stats.count("camera_info_rejected")
+                self.warnings.warn(f"camera_info rejected and ignored: {exc}")
+
+        def _on_diagnostics_timer(self) -> None:
+            values = self.stats.snapshot(time.monotonic())
+            level, message = stats_status(values, self.cfg.camera_timeout)
+            values.update(self._static_info())
+            self.diag_pub.publish(diagnostic_array(
+                f"{self.get_fully_qualified_name()}: hand pose estimation",
+                str(self.predictor.device), level, message, values,
+                self.get_clock().now().to_msg()))
+
+        def _static_info(self) -> dict[str, object]:
+            cfg = self.cfg
+            return {
+                "device": str(self.predictor.device), "backend": cfg.backend,
+                "precision": cfg.precision, "estimator": cfg.estimator,
+                "model_id": self.predictor.model_id,
+                "model_file": str(self.predictor.model_path),
+                "detector_model_id": self.parts.detector_model_id,
+                "image_topic": self.resolve_topic_name(self.image_topic),
+                "qos_reliability": cfg.qos_reliability,
+                "camera_info": "valid" if self.camera is not None else "none",
+                "tracks": len(self.pipeline.tracker.tracks),
+            }
+
+        # -- worker ------------------------------------------------------------------
+        def _worker_loop(self) -> None:
+            while not self.slot.closed:
+                frame = self.slot.take(timeout_s=0.25)
+                try:
+                    if frame is None:
+                        self._on_idle()
+                    else:
+                        self._process(frame)
+                except (ImageConversionError, FrameRejected) as exc:
+                    self._fail(f"image dropped: {exc}")
+                except Exception as exc:  # noqa: BLE001 - one bad frame must not stop us
+                    if self.slot.closed or not self.context.ok():
+                        break
+                    self.pipeline.reset()
+                    self.get_logger().debug(traceback.format_exc())
+                    self._fail(f"frame dropped, pipeline error ({type(exc).__name__}: "
+                               f"{exc}); tracks reset")
+
+        def _fail(self, message: str) -> None:
+            self.stats.failed(message)
+            self.warnings.warn(message)
+
+        def _on_idle(self) -> None:
+            """Camera silent for camera_timeout: forget the tracks, delete their markers."""
+            if (self.pipeline.tracker.tracks or self.shown_tracks) and \
+                    self.monitor.silent_for(time.monotonic()) > self.cfg.camera_timeout:
+                self.pipeline.reset()
+                self.stats.count("track_resets")
+                self.get_logger().info("no images for camera_timeout: tracks reset")
+                if self.shown_tracks and self.last_header is not None:
+                    header = replace_stamp(self.last_header, self.get_clock().now().to_msg())
+                    self.markers_pub.publish(MarkerArray(markers=marker_msgs.deletion_markers(
+                        self.shown_tracks, header)))
+                self.shown_tracks = set()
+
+        def _header(self, msg):
+            header = msg.header
+            if not header.frame_id:
+                if not self.cfg.default_frame_id:
+                    raise FrameRejected(
+                        "the image's header.frame_id is empty (set the parameter "
+                        "default_frame_id to use one for such images)")
+                header = replace_frame(header, self.cfg.default_frame_id)
+            return header
+
+        def _process(self, frame: PendingFrame) -> None:
+            msg, start = frame.msg, time.perf_counter()
+            header = self._header(msg)
+            rgb = (compressed_msg_to_rgb(msg) if self.cfg.image_transport == "compressed"
+                   else image_msg_to_rgb(msg))
+            height, width = rgb.shape[:2]
+            decode_ms = (time.perf_counter() - start) * 1e3
+            reason = frame.reset_reason
+            if self.image_size not in (None, (width, height)):
+                reason = (f"image size changed from {self.image_size[0]}x"
+                          f"{self.image_size[1]} to {width}x{height}")
+            self.image_size = (width, height)
+            if reason:
+                self.pipeline.reset()
+                self.stats.count("track_resets")
+                self.get_logger().info(f"{reason}: tracks reset")
+            stamp_s = stamp_seconds(header.stamp)
+            result = self.pipeline.process(rgb, stamp_s if stamp_s > 0 else frame.receipt_s,
+                                           self._camera_for(width, height))
+            publish_start = time.perf_counter()
+            self.poses_pub.publish(predictions_to_array(result.hands, header, width, height))
+            self._publish_extras(result.hands, header, rgb)
+            done = time.perf_counter()
+            age_ms = ((self.get_clock().now().nanoseconds * 1e-9 - stamp_s) * 1e3
+                      if stamp_s > 0 else float("nan"))
+            latencies = dict(result.timings_ms, decode=decode_ms,
+                             publish=(done - publish_start) * 1e3,
+                             total=(time.monotonic() - frame.receipt_s) * 1e3,
+                             frame_age=age_ms)
+            self.stats.processed(latencies, len(result.hands))
+
+        def _camera_for(self, width: int, height: int) -> CameraModel | None:
+            """The camera model for an image of this size (None: root-relative 3D)."""
+            camera = self.camera
+            if camera is None:
+                return None
+            model, info_width, info_height = camera
+            if (info_width, info_height) != (width, height):
+                self.warnings.warn(
+                    f"camera_info is for {info_width}x{info_height} images, this image is "
+                    f"{width}x{height}: 3D stays root-relative")
+                return None
+            return model
+
+        def _publish_extras(self, hands, header, rgb) -> None:
+            for mesh_id in {hand.mesh_id for hand in hands if hand.mesh_id}:
+                self._ensure_mesh(mesh_id)
+            self.last_header = header
+            height, width = rgb.shape[:2]
+            if self.markers_pub.get_subscription_count() > 0:
+                track_ids = [hand.track_id for hand in hands if hand.vertices is not None]
+                mesh_tracks = (self.mesh_limiter.due(track_ids, time.monotonic())
+                               if self.predictor.faces is not None else set())
+                array, self.shown_tracks = marker_msgs.frame_markers(
+                    hands, header, self.shown_tracks,
+                    camera=self._camera_for(width, height) or CameraModel.default_for(width,
+                                                                                       height),
+                    display_depth=self.cfg.marker_display_depth, faces=self.predictor.faces,
+                    mesh_tracks=mesh_tracks, mesh_lifetime_s=self.mesh_limiter.lifetime_s)
+                self.markers_pub.publish(array)
+                self.stats.count("mesh_markers", len(mesh_tracks))
+            if self.debug_pub.get_subscription_count() > 0:
+                self.debug_pub.publish(rgb_to_image_msg(draw_hands(rgb, hands), header))
+                self.stats.count("debug_images")
+            if self.cfg.publish_tf and any(hand.absolute for hand in hands):
+                transforms = wrist_transforms(hands, header, self.cfg.tf_prefix)
+                if transforms:
+                    self.tf_pub.publish(tf_message(transforms))
+
+        def _ensure_mesh(self, mesh_id: str) -> None:
+            """Publish the faces of ``mesh_id`` once (latched)."""
+            faces = self.predictor.faces
+            if (mesh_id and mesh_id not in self.published_meshes and faces is not None
+                    and mesh_id == self.predictor.mesh_id):
+                self.mesh_pub.publish(mesh_to_msg(mesh_id, np.asarray(faces)))
+                self.published_meshes.add(mesh_id)
+
+        def destroy_node(self) -> None:
+            self.slot.close()
+            if self.worker.is_alive():
+                self.worker.join(timeout=10.0)
+            super().destroy_node()
+
+    return HandPoseNode
+
+
+def replace_stamp(header, stamp):
+    """A copy of ``header`` with another stamp."""
+    from std_msgs.msg import Header
+
+    return Header(stamp=stamp, frame_id=header.frame_id)
+
+
+def replace_frame(header, frame_id: str):
+    """A copy of ``header`` with another frame_id."""
+    from std_msgs.msg import Header
+
+    return Header(stamp=header.stamp, frame_id=frame_id)
+
+
+def make_node():
+    """Create the node (rclpy must be initialised). Raises StartupError & co."""
+    return _make_node_class()()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    user_args = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
+    if "-h" in user_args or "--help" in user_args:
+        print(USAGE)
+        return 0
+    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy
+
+    require_rclpy()
+    prepare_environment()
+    import rclpy
+    from rclpy.exceptions import ParameterException
+    from rclpy.executors import ExternalShutdownException
+
+    from rejshand_ros.ros.pipeline_setup import StartupError
+
+    startup_errors = (StartupError, ParameterException, ValueError)
+    with rclpy.init(args=argv):
+        try:
+            node = make_node()
+        except startup_errors as exc:
+            print(f"hand_pose_node: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+        try:
+            rclpy.spin(node)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            pass
+        finally:
+            node.destroy_node()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""Tracked wrists as TF frames (tf2_msgs/TFMessage on /tf), as pure functions.
+
+Child frame ``<prefix>_left_wrist`` / ``<prefix>_right_wrist``, parent the image's
+frame (the camera optical frame), stamped with the image time. Origin: keypoint 0 (the
+wrist) in metres; axes: the MANO wrist frame of ``rejshand_ros.retarget.frames`` (z
+towards the middle MCP, x out of the palm), so TF and retargeting agree. Only hands with
+absolute 3D are published; of several hands with the same handedness the one with the
+highest presence score wins; a hand whose palm is degenerate is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from geometry_msgs.msg import TransformStamped
+from std_msgs.msg import Header
+from tf2_msgs.msg import TFMessage
+
+from rejshand_ros.keypoints import WRIST_JOINT
+from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.retarget.frames import DegenerateHandError, wrist_rotation
+
+
+def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
+    """(3, 3) rotation matrix -> unit quaternion (x, y, z, w), w >= 0."""
+    m = np.asarray(rotation, dtype=np.float64)
+    trace = np.trace(m)
+    if trace > 0:
+        s = 2.0 * np.sqrt(trace + 1.0)
+        q = np.array([(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s,
+                      (m[1, 0] - m[0, 1]) / s, 0.25 * s])
+    else:
+        i = int(np.argmax(np.diag(m)))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * np.sqrt(max(1.0 + m[i, i] - m[j, j] - m[k, k], 1e-12))
+        q = np.empty(4)
+        q[i] = 0.25 * s
+        q[j] = (m[j, i] + m[i, j]) / s
+        q[k] = (m[k, i] + m[i, k]) / s
+        q[3] = (m[k, j] - m[j, k]) / s
+    q /= np.linalg.norm(q)
+    return -q if q[3] < 0 else q
+
+
+def wrist_frame_name(prefix: str, handedness: Handedness) -> str:
+    """``<prefix>_<left|right>_wrist`` (no leading underscore for an empty prefix)."""
+    name = f"{Handedness(handedness).value}_wrist"
+    return f"{prefix}_{name}" if prefix else name
+
+
+def wrist_transforms(hands: Sequence[HandPrediction], header: Header,
+                     prefix: str) -> list[TransformStamped]:
+    """One TransformStamped per handedness (see the module docstring for the rules)."""
+    best: dict[Handedness, HandPrediction] = {}
+    for hand in hands:
+        if not hand.absolute or hand.handedness is Handedness.UNKNOWN:
+            continue
+        if hand.handedness not in best or hand.presence > best[hand.handedness].presence:
+            best[hand.handedness] = hand
+    out = []
+    for side in (Handedness.LEFT, Handedness.RIGHT):
+        hand = best.get(side)
+        if hand is None:
+            continue
+        try:
+            rotation = wrist_rotation(hand.joints, side)
+        except DegenerateHandError:
+            continue
+        origin = np.asarray(hand.joints[WRIST_JOINT], dtype=np.float64)
+        if not np.isfinite(origin).all():
+            continue
+        msg = TransformStamped()
+        msg.header = header
+        msg.child_frame_id = wrist_frame_name(prefix, side)
+        msg.transform.translation.x, msg.transform.translation.y, \
+            msg.transform.translation.z = (float(v) for v in origin)
+        q = rotation_to_quaternion(rotation)
+        msg.transform.rotation.x, msg.transform.rotation.y, msg.transform.rotation.z, \
+            msg.transform.rotation.w = (float(v) for v in q)
+        out.append(msg)
+    return out
+
+
+def tf_message(transforms: Sequence[TransformStamped]) -> TFMessage:
+    """Wrap transforms for /tf."""
+    return TFMessage(transforms=list(transforms))
