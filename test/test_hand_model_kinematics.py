@@ -25,7 +25,7 @@ from rejshand_ros.hand_model import (
     sample_shape,
     within_limits,
 )
-from rejshand_ros.hand_model._skeleton_constants import PARENTS
+from rejshand_ros.keypoints import PARENTS
 
 PARENTS_EXPECTED = [-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19]
 

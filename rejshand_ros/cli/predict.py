@@ -48,14 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _default_detector_path() -> Path:
-    try:  # the detection package's own default, once it has one
-        from rejshand_ros.detection import default_detector_path  # type: ignore[attr-defined]
+    from rejshand_ros.detection.detector import default_detector_path
 
-        return Path(default_detector_path())
-    except ImportError:
-        from rejshand_ros.resources import package_data_path
-
-        return package_data_path("weights", "hand_detector_fastvit_t8_synth.safetensors")
+    return Path(default_detector_path())
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -12,6 +12,7 @@ the pose network's cropper directly.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,14 @@ from rejshand_ros.detection.model_file import DetectorMetadata, load_detector_fi
 from rejshand_ros.detection.targets import decode_peaks, select_detections
 from rejshand_ros.inference import select_device
 from rejshand_ros.prediction import Handedness
+from rejshand_ros.resources import package_data_path
+
+DEFAULT_DETECTOR_FILE = "weights/hand_detector_fastvit_t8_synth.safetensors"
+
+
+def default_detector_path() -> Path:
+    """The detector shipped inside the package."""
+    return package_data_path(*DEFAULT_DETECTOR_FILE.split("/"))
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import torch
 
 from rejshand_ros.detection.config import DetectorConfig
 from rejshand_ros.detection.model import HandDetectorNet
-from rejshand_ros.model.model_file import ModelFileError, _atomic_write
+from rejshand_ros.model.model_file import ModelFileError, _atomic_write, read_tensors, restore_weights
 
 FORMAT_NAME = "rejshand-detector"
 FORMAT_VERSION = 1
@@ -113,11 +113,7 @@ def load_detector_file(path: str | os.PathLike, device: str | torch.device = "cp
     """Rebuild the detector from ``path`` alone; returns (model in eval mode, metadata)."""
     path = Path(path)
     meta = read_detector_metadata(path)
-    try:
-        tensors = safetensors.torch.load_file(str(path), device="cpu")
-    except Exception as exc:
-        raise ModelFileError(path, f"cannot read tensors (truncated or corrupt?): "
-                                   f"{exc}") from exc
+    tensors = read_tensors(path)
     try:
         model = HandDetectorNet(meta.config, pretrained=False)
     except Exception as exc:
@@ -125,18 +121,5 @@ def load_detector_file(path: str | os.PathLike, device: str | torch.device = "cp
                                    f"(backbone {meta.config.backbone!r}): {exc}") from exc
     if meta.reparameterized:
         model.reparameterize()
-    state = {k[len(_MODEL_PREFIX):]: v.float() if v.is_floating_point() else v
-             for k, v in tensors.items() if k.startswith(_MODEL_PREFIX)}
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state))
-    unexpected = sorted(set(state) - set(expected))
-    wrong = sorted(k for k in set(expected) & set(state)
-                   if tuple(expected[k].shape) != tuple(state[k].shape))
-    if missing or unexpected or wrong:
-        parts = [f"{name} {keys[:3]}{' ...' if len(keys) > 3 else ''} ({len(keys)})"
-                 for name, keys in (("missing", missing), ("unexpected", unexpected),
-                                    ("shape mismatch", wrong)) if keys]
-        raise ModelFileError(path, "weights do not fit the architecture in its metadata: "
-                                   + "; ".join(parts))
-    model.load_state_dict(state)
+    restore_weights(path, model, tensors, _MODEL_PREFIX)
     return model.to(device).eval(), meta

@@ -185,25 +185,20 @@ def read_model_metadata(path: str | os.PathLike) -> ModelMetadata:
     return _parse_metadata(path, header)
 
 
-def load_model_file(path: str | os.PathLike,
-                    device: str | torch.device = "cpu") -> tuple[ReJSHand, ModelMetadata]:
-    """Rebuild the model from ``path`` alone; returns (model in eval mode, metadata)."""
-    path = Path(path)
-    meta = read_model_metadata(path)
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    """All tensors of a safetensors file (CPU); ModelFileError when unreadable."""
     try:
-        tensors = safetensors.torch.load_file(str(path), device="cpu")
+        return safetensors.torch.load_file(str(path), device="cpu")
     except Exception as exc:
         raise ModelFileError(path, f"cannot read tensors (truncated or corrupt?): "
                                    f"{exc}") from exc
-    try:
-        model = ReJSHand(meta.config, pretrained=False)
-    except Exception as exc:
-        raise ModelFileError(path, f"cannot build the model it describes "
-                                   f"(backbone {meta.config.backbone!r}): {exc}") from exc
-    if meta.reparameterized:
-        model.reparameterize()
-    state = {k[len(_MODEL_PREFIX):]: v for k, v in tensors.items()
-             if k.startswith(_MODEL_PREFIX)}
+
+
+def restore_weights(path: Path, model: torch.nn.Module, tensors: dict[str, torch.Tensor],
+                    prefix: str = _MODEL_PREFIX) -> None:
+    """Load ``prefix``-ed tensors into ``model``; ModelFileError naming missing,
+    unexpected and mis-shaped keys when the file is of another architecture."""
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -216,6 +211,22 @@ def load_model_file(path: str | os.PathLike,
         raise ModelFileError(path, "weights do not fit the architecture in its metadata "
                                    "(other architecture?): " + "; ".join(parts))
     model.load_state_dict(state)
+
+
+def load_model_file(path: str | os.PathLike,
+                    device: str | torch.device = "cpu") -> tuple[ReJSHand, ModelMetadata]:
+    """Rebuild the model from ``path`` alone; returns (model in eval mode, metadata)."""
+    path = Path(path)
+    meta = read_model_metadata(path)
+    tensors = read_tensors(path)
+    try:
+        model = ReJSHand(meta.config, pretrained=False)
+    except Exception as exc:
+        raise ModelFileError(path, f"cannot build the model it describes "
+                                   f"(backbone {meta.config.backbone!r}): {exc}") from exc
+    if meta.reparameterized:
+        model.reparameterize()
+    restore_weights(path, model, tensors)
     if _FACES_KEY in tensors:
         meta.faces = tensors[_FACES_KEY]
     return model.to(device).eval(), meta

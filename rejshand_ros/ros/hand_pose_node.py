@@ -326,35 +326,14 @@ def make_node():
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv if argv is None else argv)
-    user_args = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
-    if "-h" in user_args or "--help" in user_args:
-        print(USAGE)
-        return 0
-    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy
+    from rejshand_ros.ros.runtime import run_node
 
-    require_rclpy()
-    prepare_environment()
-    import rclpy
-    from rclpy.exceptions import ParameterException
-    from rclpy.executors import ExternalShutdownException
+    def startup_errors():
+        from rejshand_ros.ros.pipeline_setup import StartupError
 
-    from rejshand_ros.ros.pipeline_setup import StartupError
+        return (StartupError,)
 
-    startup_errors = (StartupError, ParameterException, ValueError)
-    with rclpy.init(args=argv):
-        try:
-            node = make_node()
-        except startup_errors as exc:
-            print(f"hand_pose_node: error: {exc}", file=sys.stderr, flush=True)
-            return 2
-        try:
-            rclpy.spin(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            node.destroy_node()
-    return 0
+    return run_node("hand_pose_node", USAGE, make_node, startup_errors, argv)
 
 
 if __name__ == "__main__":

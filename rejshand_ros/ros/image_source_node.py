@@ -141,36 +141,21 @@ def make_node():
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv if argv is None else argv)
-    user_args = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
-    if "-h" in user_args or "--help" in user_args:
-        print(USAGE)
-        return 0
-    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy
+    from rejshand_ros.ros.runtime import run_node
 
-    require_rclpy()
-    prepare_environment()
-    import rclpy
-    from rclpy.exceptions import ParameterException
-    from rclpy.executors import ExternalShutdownException
+    def startup_errors():
+        from rejshand_ros.sources import CalibrationError, SourceError
 
-    from rejshand_ros.sources import CalibrationError, SourceError
+        return (SourceError, CalibrationError)
 
-    startup_errors = (SourceError, CalibrationError, ValueError, ParameterException)
-    with rclpy.init(args=argv):
-        try:
-            node = make_node()
-        except startup_errors as exc:
-            print(f"image_source_node: error: {exc}", file=sys.stderr, flush=True)
-            return 2
-        try:
-            while rclpy.ok() and not node.finished:
-                rclpy.spin_once(node, timeout_sec=0.1)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
-        finally:
-            node.destroy_node()
-    return 0
+    def spin_until_finished(node) -> None:
+        import rclpy
+
+        while rclpy.ok() and not node.finished:
+            rclpy.spin_once(node, timeout_sec=0.1)
+
+    return run_node("image_source_node", USAGE, make_node, startup_errors, argv,
+                    spin=spin_until_finished)
 
 
 if __name__ == "__main__":

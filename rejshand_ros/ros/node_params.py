@@ -14,12 +14,10 @@ from typing import Any
 
 from rejshand_ros.pipeline import PipelineConfig
 from rejshand_ros.predictor import PredictorConfig
-from rejshand_ros.resources import package_data_path
 from rejshand_ros.ros.param_specs import ParamSpec, check_value, declare_all
 from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
 
 #: the detector shipped inside the package (relative to the package directory)
-DEFAULT_DETECTOR_FILE = "weights/hand_detector_fastvit_t8_synth.safetensors"
 
 PARAMETERS: tuple[ParamSpec, ...] = (
     # -- models and compute ---------------------------------------------------------
@@ -159,8 +157,9 @@ class HandPoseNodeConfig:
 
     def detector_path(self) -> str:
         """The detector file to load (the shipped one when the parameter is empty)."""
-        return self.detector_model_path or str(package_data_path(*DEFAULT_DETECTOR_FILE
-                                                                 .split("/")))
+        from rejshand_ros.detection.detector import default_detector_path
+
+        return self.detector_model_path or str(default_detector_path())
 
     def detector_kwargs(self, device: str) -> dict[str, Any]:
         """Keyword arguments of ``HandDetector`` (``device``: the predictor's choice)."""

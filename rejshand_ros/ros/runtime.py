@@ -38,20 +38,37 @@ def require_rclpy() -> None:
         )
 
 
-def spin_node(make_node: Callable[[], "Node"], args: list[str] | None = None) -> int:
-    """Create a node inside ``rclpy.init()``, spin it until Ctrl-C or shutdown.
+def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
+             startup_errors: Callable[[], tuple[type[BaseException], ...]] = tuple,
+             argv: list[str] | None = None,
+             spin: Callable[["Node"], None] | None = None) -> int:
+    """The ``main`` of every node executable: ``--help``, environment, ``rclpy.init``,
+    clean exit on Ctrl-C / shutdown.
 
-    ``make_node`` runs after rclpy is initialised. Returns a process exit code.
+    ``startup_errors`` returns (lazily imported) exception types that mean "refuse to
+    start": they are printed as ``<name>: error: ...`` and give exit code 2. ``spin``
+    replaces ``rclpy.spin`` (e.g. a loop that ends when a source is exhausted).
     """
+    argv = list(sys.argv if argv is None else argv)
+    user_args = argv[1:argv.index("--ros-args")] if "--ros-args" in argv else argv[1:]
+    if "-h" in user_args or "--help" in user_args:
+        print(usage)
+        return 0
     require_rclpy()
     prepare_environment()
     import rclpy
+    from rclpy.exceptions import ParameterException
     from rclpy.executors import ExternalShutdownException
 
-    with rclpy.init(args=args):
-        node = make_node()
+    errors = (ParameterException, ValueError, *startup_errors())
+    with rclpy.init(args=argv):
         try:
-            rclpy.spin(node)
+            node = make_node()
+        except errors as exc:
+            print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
+            return 2
+        try:
+            (spin or rclpy.spin)(node)
         except (KeyboardInterrupt, ExternalShutdownException):
             pass
         finally:

@@ -1,0 +1,44 @@
+"""Copy trained model files into the package as the shipped defaults, stored as fp16.
+
+usage: python scripts/ship_weights.py --pose runs/synth_t8/model_best.safetensors \
+           --detector runs/detector/model_best.safetensors
+Writes rejshand_ros/weights/{rejshand_fastvit_t8_synth,hand_detector_fastvit_t8_synth}.safetensors.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pose", help="trained pose model file")
+    parser.add_argument("--detector", help="trained detector model file")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from rejshand_ros.detection.detector import default_detector_path
+    from rejshand_ros.detection.model_file import load_detector_file, save_detector_file
+    from rejshand_ros.model.model_file import load_model_file, save_model_file
+    from rejshand_ros.predictor import default_model_path
+
+    if args.pose:
+        model, meta = load_model_file(args.pose)
+        faces = None if meta.faces is None else meta.faces.numpy()
+        out = default_model_path()
+        save_model_file(out, model, mesh_id=meta.mesh_id, keypoint_order=meta.keypoint_order,
+                        training_data_id=meta.training_data_id, model_id=meta.model_id,
+                        faces=faces, fp16=True)
+        print(f"{args.pose} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    if args.detector:
+        model, meta = load_detector_file(args.detector)
+        out = default_detector_path()
+        save_detector_file(out, model, model_id=meta.model_id,
+                           training_data_id=meta.training_data_id, fp16=True)
+        print(f"{args.detector} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
