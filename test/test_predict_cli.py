@@ -132,6 +132,8 @@ def test_bad_inputs_exit_2_naming_them(models, inputs, tmp_path, capsys):
         ([str(root / "calib.yaml")], "not an image or video file"),
         ([str(root / "images"), "--model", str(tmp_path / "m.safetensors")],
          "--model: file not found"),
+        ([str(root / "images"), "--detector-model", str(tmp_path / "d.safetensors")],
+         "--detector-model: file not found"),
     )
     for args, message in cases:
         with pytest.raises(SystemExit) as exit_info:
@@ -149,5 +151,6 @@ def test_bad_inputs_exit_2_naming_them(models, inputs, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "not a readable image: " + str(broken) in err
     assert (tmp_path / "b" / "hand_1.json").is_file()  # the good one is still processed
+    # without --detector-model the shipped detector is used
     assert main([str(broken), "--out", str(tmp_path / "c"), "--model", str(pose)]) == 2
-    assert "detector model file not found" in capsys.readouterr().err
+    assert "not a readable image" in capsys.readouterr().err
