@@ -1,6 +1,6 @@
 # Executables installed by CMake. Each entry is "<name>=<module>" where <module> under
-# rejshand_ros has a main(argv=None) -> int. setup.py declares the same CLIs as
-# console_scripts (test/test_packaging.py keeps the two lists equal).
+# rejshand_ros has a main(argv=None) -> int. setup.py reads REJSHAND_CLIS from this file
+# for its console_scripts, so both builds install the same commands.
 set(REJSHAND_NODES
   "hand_pose_selftest=ros.selftest"
   "retarget_node=ros.retarget_node"

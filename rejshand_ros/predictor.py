@@ -117,6 +117,14 @@ def solve_root_translation(joints_rel: np.ndarray, uv: np.ndarray,
     return t
 
 
+def _distort(ideal: np.ndarray, camera: CameraModel) -> np.ndarray:
+    """(N, 2) pixels of the ideal pinhole camera -> where they appear in the distorted image."""
+    rays = np.concatenate([(ideal - camera.K[:2, 2]) / np.diag(camera.K)[:2],
+                           np.ones((ideal.shape[0], 1))], 1)
+    src, _ = cv2.projectPoints(rays, np.zeros(3), np.zeros(3), camera.K, camera.dist)
+    return src.reshape(-1, 2)
+
+
 class Predictor:
     """Runs a ReJSHand model file on hands in full images."""
 
@@ -153,10 +161,7 @@ class Predictor:
             return cv2.warpPerspective(image, transform.forward, (size, size), dst=out,
                                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         grid = np.stack(np.meshgrid(np.arange(size), np.arange(size)), -1).reshape(-1, 2)
-        ideal = crop_to_full(grid.astype(np.float64), transform)
-        rays = np.concatenate([(ideal - camera.K[:2, 2]) / np.diag(camera.K)[:2],
-                               np.ones((ideal.shape[0], 1))], 1)
-        src, _ = cv2.projectPoints(rays, np.zeros(3), np.zeros(3), camera.K, camera.dist)
+        src = _distort(crop_to_full(grid.astype(np.float64), transform), camera)
         maps = src.reshape(size, size, 2).astype(np.float32)
         return cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, dst=out,
                          borderMode=cv2.BORDER_CONSTANT)
@@ -165,12 +170,7 @@ class Predictor:
                   camera: CameraModel) -> np.ndarray:
         """(21, 2) unit crop coordinates -> full-image pixels (distortion re-applied)."""
         ideal = crop_to_full(unit_to_crop_pixels(uv_unit, self.input_size), transform)
-        if camera.dist is None:
-            return ideal
-        rays = np.concatenate([(ideal - camera.K[:2, 2]) / np.diag(camera.K)[:2],
-                               np.ones((ideal.shape[0], 1))], 1)
-        src, _ = cv2.projectPoints(rays, np.zeros(3), np.zeros(3), camera.K, camera.dist)
-        return src.reshape(-1, 2)
+        return ideal if camera.dist is None else _distort(ideal, camera)
 
     # -- inference ----------------------------------------------------------------------
     def run_crops(self, crops: np.ndarray) -> dict[str, np.ndarray]:
