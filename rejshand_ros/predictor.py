@@ -16,7 +16,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from rejshand_ros.data.sample import crop_pixels_to_unit, unit_to_crop_pixels
 from rejshand_ros.geometry.crop import (CropTransform, crop_to_camera_3d, crop_to_full,
