@@ -151,7 +151,7 @@ def test_bringup_starts_nodes_and_stops_them_cleanly_on_sigint(venv_bin, ros_env
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=40)
-    assert proc.returncode == 0, err[-3000:]
+    assert proc.returncode == 0, err[-3000:] + out[-6000:]
     pids = _pids(err)
     assert set(pids) == {"image_source_node", "recorder"}
     assert not any(_alive(pid) for pid in pids.values())

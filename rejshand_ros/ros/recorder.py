@@ -113,9 +113,9 @@ def _make_recorder(writer, topics: list[str]):
 def record(output: Path, topics: list[str], duration: float | None, ros_args: list[str]) -> int:
     """Record until Ctrl-C / SIGTERM / ``duration``; returns an exit code."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException
 
     from rejshand_ros.ros.mcap_io import McapRecordWriter
+    from rejshand_ros.ros.runtime import stopping_cleanly
 
     writer = McapRecordWriter(output)
     try:
@@ -123,10 +123,9 @@ def record(output: Path, topics: list[str], duration: float | None, ros_args: li
             node = _make_recorder(writer, topics)
             deadline = None if duration is None else time.monotonic() + duration
             try:
-                while rclpy.ok() and (deadline is None or time.monotonic() < deadline):
-                    rclpy.spin_once(node, timeout_sec=0.1)
-            except (KeyboardInterrupt, ExternalShutdownException):
-                pass
+                with stopping_cleanly():
+                    while rclpy.ok() and (deadline is None or time.monotonic() < deadline):
+                        rclpy.spin_once(node, timeout_sec=0.1)
             finally:
                 node.destroy_node()
     finally:
@@ -138,50 +137,57 @@ def record(output: Path, topics: list[str], duration: float | None, ros_args: li
     return 0
 
 
+def _player_publishers(node, available: dict, wanted: set[str]) -> dict:
+    """One publisher per wanted recorded topic, with the QoS the recording noted."""
+    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
+
+    publishers = {}
+    for topic in sorted(wanted & set(available)):
+        type_name, metadata = available[topic]
+        reliable = metadata.get("rejshand.reliability", "reliable") == "reliable"
+        durable = metadata.get("rejshand.durability", "volatile") == "transient_local"
+        qos = QoSProfile(
+            depth=100,
+            reliability=ReliabilityPolicy.RELIABLE if reliable else ReliabilityPolicy.BEST_EFFORT,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL if durable else DurabilityPolicy.VOLATILE)
+        publishers[topic] = node.create_publisher(message_class(type_name), topic, qos)
+    return publishers
+
+
 def play(path: Path, topics: list[str] | None, rate: float, loop: bool, delay: float,
          ros_args: list[str]) -> int:
     """Republish the file's messages with their recorded spacing / ``rate``."""
     import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
     from rejshand_ros.ros.mcap_io import channels_of, read_messages
+    from rejshand_ros.ros.runtime import stopping_cleanly
 
     available = channels_of(path)
     with rclpy.init(args=["player", *ros_args]):
         node = rclpy.create_node("player")
         wanted = set(available) if topics is None else {node.resolve_topic_name(t) for t in topics}
-        publishers, sent = {}, 0
+        sent = 0
         try:
-            for topic in sorted(wanted & set(available)):
-                type_name, metadata = available[topic]
-                reliable = metadata.get("rejshand.reliability", "reliable")
-                durable = metadata.get("rejshand.durability", "volatile")
-                qos = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE
-                                 if reliable == "reliable" else ReliabilityPolicy.BEST_EFFORT,
-                                 durability=DurabilityPolicy.TRANSIENT_LOCAL
-                                 if durable == "transient_local" else DurabilityPolicy.VOLATILE)
-                publishers[topic] = node.create_publisher(message_class(type_name), topic, qos)
-            node.get_logger().info(f"playing {path} ({len(publishers)} topics) at {rate:g}x")
-            end = time.monotonic() + delay
-            while time.monotonic() < end:
-                rclpy.spin_once(node, timeout_sec=0.05)
-            while True:
-                start_wall, start_log = time.monotonic(), None
-                for message in read_messages(path, list(publishers)):
-                    start_log = message.log_time_ns if start_log is None else start_log
-                    due = start_wall + (message.log_time_ns - start_log) * 1e-9 / rate
-                    while (wait := due - time.monotonic()) > 0:
-                        rclpy.spin_once(node, timeout_sec=min(wait, 0.05))
-                    publishers[message.topic].publish(message.data)
-                    sent += 1
-                if not loop:
-                    break
-            end = time.monotonic() + 0.5  # let reliable messages in flight arrive
-            while time.monotonic() < end:
-                rclpy.spin_once(node, timeout_sec=0.05)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+            with stopping_cleanly():
+                publishers = _player_publishers(node, available, wanted)
+                node.get_logger().info(f"playing {path} ({len(publishers)} topics) at {rate:g}x")
+                end = time.monotonic() + delay
+                while time.monotonic() < end:
+                    rclpy.spin_once(node, timeout_sec=0.05)
+                while True:
+                    start_wall, start_log = time.monotonic(), None
+                    for message in read_messages(path, list(publishers)):
+                        start_log = message.log_time_ns if start_log is None else start_log
+                        due = start_wall + (message.log_time_ns - start_log) * 1e-9 / rate
+                        while (wait := due - time.monotonic()) > 0:
+                            rclpy.spin_once(node, timeout_sec=min(wait, 0.05))
+                        publishers[message.topic].publish(message.data)
+                        sent += 1
+                    if not loop:
+                        break
+                end = time.monotonic() + 0.5  # let reliable messages in flight arrive
+                while time.monotonic() < end:
+                    rclpy.spin_once(node, timeout_sec=0.05)
         finally:
             node.destroy_node()
     print(f"rejshand-record: played {sent} messages from {path}", flush=True)

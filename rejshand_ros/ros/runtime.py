@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from rejshand_ros.resources import config_path
@@ -38,6 +39,27 @@ def require_rclpy() -> None:
         )
 
 
+@contextmanager
+def stopping_cleanly() -> Iterator[None]:
+    """Around a spin loop: Ctrl-C and an external shutdown end it without an error.
+
+    rclpy shuts the context down from its signal-handling thread, so a callback that is
+    publishing (or a wait set being built) at that moment fails with ``RCLError: context is
+    invalid``; once the context is down such an error is the shutdown itself, not a fault.
+    Errors while the context is still up propagate.
+    """
+    import rclpy
+    from rclpy.executors import ExternalShutdownException
+
+    try:
+        yield
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    except Exception:
+        if rclpy.ok():
+            raise
+
+
 def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
              startup_errors: Callable[[], tuple[type[BaseException], ...]] = tuple,
              argv: list[str] | None = None,
@@ -58,7 +80,6 @@ def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
     prepare_environment()
     import rclpy
     from rclpy.exceptions import ParameterException
-    from rclpy.executors import ExternalShutdownException
 
     errors = (ParameterException, ValueError, *startup_errors())
     with rclpy.init(args=argv):
@@ -68,9 +89,8 @@ def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
             print(f"{name}: error: {exc}", file=sys.stderr, flush=True)
             return 2
         try:
-            (spin or rclpy.spin)(node)
-        except (KeyboardInterrupt, ExternalShutdownException):
-            pass
+            with stopping_cleanly():
+                (spin or rclpy.spin)(node)
         finally:
             node.destroy_node()
     return 0
