@@ -1,0 +1,106 @@
+"""Soak benchmark: the statistics on a hand-made record, and a short real soak (4x
+overload, real processes over DDS) whose numbers must be sane and whose node must live."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rejshand_ros.bench.soak_monitor import SoakRecord, read_rss_bytes
+from rejshand_ros.bench.soak_suite import soak_goals, summarize_soak
+
+MIB = 2 ** 20
+
+
+def _record(growth_mib: float) -> SoakRecord:
+    """Outputs at 5 Hz for 10 s with latency 100..199 ms, counters at t=0 and t=11,
+    memory 500 MiB plus ``growth_mib`` spread evenly over the 10 s."""
+    record = SoakRecord()
+    record.outputs = [(0.2 * i, 100.0 + (i % 100)) for i in range(50)]
+    record.diagnostics = [
+        (-0.5, dict(frames_received="100", frames_processed="20", frames_dropped="70",
+                    frames_failed="1", frame_age_ms_max="150.0")),
+        (11.0, dict(frames_received="300", frames_processed="70", frames_dropped="220",
+                    frames_failed="1", frame_age_ms_max="180.5")),
+    ]
+    record.rss = [(float(t), int((500 + growth_mib * t / 10) * MIB)) for t in range(11)]
+    return record
+
+
+def test_summary_takes_percentiles_counter_deltas_and_growth_after_warm_up():
+    row = summarize_soak(_record(growth_mib=10.0), start=0.0, end=10.0, inference_hz=5.0,
+                         source_hz=20.0, node_exit=0)
+    assert row["outputs"] == 50 and row["output_hz"] == pytest.approx(5.0)
+    assert (row["frames_received"], row["frames_processed"], row["frames_dropped"],
+            row["frames_failed"]) == (200, 50, 150, 0)
+    latencies = 100.0 + np.arange(50)
+    assert row["latency_ms_p50"] == pytest.approx(np.percentile(latencies, 50))
+    assert row["latency_ms_p99"] == pytest.approx(np.percentile(latencies, 99))
+    assert row["overload"] == 4.0 and row["frame_age_ms_max_last"] == 180.5
+    assert row["rss_warm_mib"] == pytest.approx(502.0)  # the sample at 20 % of the window
+    assert row["rss_end_mib"] == pytest.approx(510.0) == row["rss_peak_mib"]
+    assert row["rss_growth_pct"] == pytest.approx(100 * 8 / 502)
+    assert {g["goal"]: g["met"] for g in soak_goals(row)}[
+        "node RSS growth after warm-up (%)"]  # 1.6 % < 5 %
+    json.dumps(row)  # rows are JSON-serialisable
+
+
+def test_goals_judge_growth_latency_and_crashes():
+    flat = summarize_soak(_record(growth_mib=0.0), 0.0, 10.0, 5.0, 20.0, node_exit=0)
+    goals = {g["goal"]: g for g in soak_goals(flat)}
+    assert goals["node RSS growth after warm-up (%)"]["met"]
+    assert goals["node RSS growth after warm-up (%)"]["value"] == 0.0
+    # p99 198 ms against a 200 ms period (5 Hz output): under 2 periods
+    assert goals["latency p99 / inference period"]["met"]
+    assert goals["node crashes"]["met"]
+    leaking = summarize_soak(_record(growth_mib=40.0), 0.0, 10.0, 5.0, 20.0, node_exit=-11)
+    goals = {g["goal"]: g for g in soak_goals(leaking)}
+    assert not goals["node RSS growth after warm-up (%)"]["met"]
+    assert goals["node RSS growth after warm-up (%)"]["value"] == pytest.approx(
+        100 * 32 / 508)
+    assert not goals["node crashes"]["met"]
+
+
+def test_rss_of_this_process_and_of_a_gone_one():
+    rss = read_rss_bytes(__import__("os").getpid())
+    assert rss is not None and 10 * MIB < rss < 64 * 1024 * MIB
+    assert read_rss_bytes(2 ** 22 + 12345) is None  # above the default pid_max
+
+
+SOAK = """
+import argparse, json
+from rejshand_ros.bench import soak_suite
+result = soak_suite.run(argparse.Namespace(
+    quick=True, threads=1, device="cpu", progress=False, soak_duration=15.0,
+    soak_calibration=4.0, soak_overload=4.0, soak_rate=0.0, soak_size="640x480"))
+print("RESULT " + json.dumps(result))
+"""
+
+
+@pytest.mark.ros
+def test_short_soak_at_4x_overload_reports_sane_numbers_and_the_node_lives(ros_env):
+    proc = subprocess.run([sys.executable, "-c", SOAK], env=ros_env, capture_output=True,
+                          text=True, timeout=400)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    result = json.loads(line[len("RESULT "):])
+    assert result["suite"] == "soak" and "| latency p50 ms |" in result["markdown"]
+    row = result["rows"][0]
+    report = json.dumps(row, indent=1)
+    assert row["node_exit_code"] == 0, report
+    assert 14.0 <= row["duration_s"] <= 16.0 and row["rss_samples"] >= 12, report
+    assert 0 < row["inference_hz"] < 100 and row["overload"] == pytest.approx(4.0), report
+    assert row["outputs"] >= 5 and row["frames_processed"] >= row["outputs"] - 2, report
+    assert row["frames_failed"] == 0, report
+    # 4x overload: most frames are dropped by the one-slot buffer, and reported
+    assert row["frames_dropped"] > 0.3 * row["frames_received"], report
+    period_ms = 1e3 / row["output_hz"]
+    assert 0 < row["latency_ms_p50"] <= row["latency_ms_p99"] < 5 * period_ms, report
+    assert 100 < row["rss_warm_mib"] < 8192 and abs(row["rss_growth_pct"]) < 25, report
+    goals = {g["goal"] for g in result["goals"]}
+    assert goals == {"node RSS growth after warm-up (%)", "latency p99 / inference period",
+                     "node crashes"}
