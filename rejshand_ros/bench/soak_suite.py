@@ -182,6 +182,10 @@ def _counter(values: dict[str, str], name: str) -> float:
         return float("nan")
 
 
+def _mib(nbytes: int | None) -> float:
+    return float("nan") if nbytes is None else nbytes / 2 ** 20
+
+
 def summarize_soak(record: SoakRecord, start: float, end: float, inference_hz: float,
                    source_hz: float, node_exit: int | None) -> dict[str, Any]:
     """One flat row: latency percentiles, counter deltas over the window, memory growth."""
@@ -192,9 +196,11 @@ def summarize_soak(record: SoakRecord, start: float, end: float, inference_hz: f
     rss_warm = record.rss_at_fraction(start, end, WARMUP_FRACTION)
     rss_end = record.rss_at_fraction(start, end, 1.0)
     peak = max((rss for t, rss in record.rss if start <= t <= end), default=None)
-    mib = (lambda b: float("nan") if b is None else b / 2 ** 20)  # noqa: E731
     growth = (100.0 * (rss_end - rss_warm) / rss_warm) if rss_warm and rss_end else float("nan")
-    pct = (lambda q: float(np.percentile(latencies, q)) if latencies.size else float("nan"))  # noqa: E731
+
+    def pct(q: float) -> float:
+        return float(np.percentile(latencies, q)) if latencies.size else float("nan")
+
     return {
         "duration_s": round(end - start, 1), "inference_hz": inference_hz,
         "source_hz": source_hz, "overload": source_hz / inference_hz,
@@ -203,7 +209,7 @@ def summarize_soak(record: SoakRecord, start: float, end: float, inference_hz: f
         "latency_ms_p50": pct(50), "latency_ms_p99": pct(99),
         "latency_ms_max": float(latencies.max()) if latencies.size else float("nan"),
         "frame_age_ms_max_last": _counter(last, "frame_age_ms_max"),
-        "rss_warm_mib": mib(rss_warm), "rss_end_mib": mib(rss_end), "rss_peak_mib": mib(peak),
+        "rss_warm_mib": _mib(rss_warm), "rss_end_mib": _mib(rss_end), "rss_peak_mib": _mib(peak),
         "rss_growth_pct": growth, "rss_samples": sum(start <= t <= end for t, _ in record.rss),
         "node_exit_code": node_exit,
     }
