@@ -152,3 +152,39 @@ def test_project_unproject_with_and_without_distortion():
     assert np.abs(uv_d - uv).max() > 1.0  # distortion really applied
     np.testing.assert_allclose(unproject(uv_d, K, depth=X[:, 2], dist=dist), X, atol=1e-9)
     np.testing.assert_allclose(undistort_points(uv_d, K, dist), uv, atol=1e-6)
+
+
+_any_float = st.floats(allow_nan=True, allow_infinity=True)
+_intrinsics = st.one_of(
+    st.just(K),
+    st.lists(_any_float, min_size=9, max_size=9).map(lambda v: np.array(v).reshape(3, 3)),
+    st.builds(lambda f: np.array([[f, 0.0, 320.0], [0.0, f, 240.0], [0.0, 0.0, 1.0]]),
+              _any_float),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(cx=_any_float, cy=_any_float, size=_any_float, out_size=st.integers(-2, 48),
+       rot=_any_float, mirror=st.booleans(), perspective=st.booleans(), K_=_intrinsics,
+       focal=st.one_of(st.none(), _any_float), height=st.integers(0, 24),
+       width=st.integers(0, 24), channels=st.sampled_from([None, 1, 3, 4]))
+def test_arbitrary_boxes_cameras_and_images_only_raise_the_documented_error(
+        cx, cy, size, out_size, rot, mirror, perspective, K_, focal, height, width, channels):
+    """Crop transforms and warping: arbitrary boxes (NaN, inf, zero, negative, huge),
+    rotations, intrinsics and image shapes either work (finite transform, S x S crop)
+    or raise ValueError, the documented error type."""
+    shape = (height, width) if channels is None else (height, width, channels)
+    image = np.full(shape, 7, np.uint8)
+    try:
+        if perspective:
+            tr = perspective_crop_from_box((cx, cy), size, K_, out_size, rot, mirror, focal)
+        else:
+            tr = crop_from_box((cx, cy), size, out_size, rot, mirror)
+        crop = warp_to_crop(image, tr)
+    except ValueError:
+        return
+    assert np.isfinite(tr.forward).all() and np.isfinite(tr.inverse).all()
+    assert np.isfinite(tr.rotation).all()
+    assert crop.shape[:2] == (out_size, out_size) and crop.dtype == np.uint8
+    if channels not in (None, 1):
+        assert crop.shape[2] == channels

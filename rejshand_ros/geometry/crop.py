@@ -19,6 +19,9 @@ equals x -> -x in the virtual camera frame (F = diag(-1, 1, 1)). Mapping outputs
 2D crop points go through :func:`crop_to_full` (the inverse already contains the flip);
 3D points in the crop frame go through :func:`crop_to_camera_3d`, X = R^T F X_crop.
 F is a reflection: mirrored meshes have reversed triangle winding.
+
+Errors: a box, camera or image that admits no crop (non-finite or non-positive sizes,
+a singular K, a transform beyond float64, an empty image) raises ValueError.
 """
 
 from __future__ import annotations
@@ -94,7 +97,8 @@ def _mirror_2d(size: int) -> np.ndarray:
     return np.array([[-1.0, 0.0, size - 1.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-def _check_box(center: np.ndarray, box_size: float, out_size: int) -> np.ndarray:
+def _check_box(center: np.ndarray, box_size: float, out_size: int,
+               rotation_rad: float) -> np.ndarray:
     center = np.asarray(center, dtype=np.float64).reshape(-1)
     if center.shape != (2,) or not np.all(np.isfinite(center)):
         raise ValueError(f"box centre must be 2 finite numbers, got {center}")
@@ -102,7 +106,27 @@ def _check_box(center: np.ndarray, box_size: float, out_size: int) -> np.ndarray
         raise ValueError(f"box size must be > 0, got {box_size}")
     if int(out_size) != out_size or out_size <= 0:
         raise ValueError(f"crop size must be a positive integer, got {out_size}")
+    if not np.isfinite(rotation_rad):
+        raise ValueError(f"crop rotation must be finite, got {rotation_rad}")
     return center
+
+
+def _invertible(forward: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(forward, inverse) with the last entry 1; ValueError when either is not finite
+    (a box too small or too large for float64, or a singular camera)."""
+    with np.errstate(all="ignore"):
+        if np.all(np.isfinite(forward)) and forward[2, 2] != 0:
+            forward = forward / forward[2, 2]
+            try:
+                inverse = np.linalg.inv(forward)
+            except np.linalg.LinAlgError:
+                inverse = np.full((3, 3), np.nan)
+            if np.all(np.isfinite(inverse)) and inverse[2, 2] != 0:
+                inverse = inverse / inverse[2, 2]
+                if np.all(np.isfinite(inverse)) and np.all(np.isfinite(forward)):
+                    return forward, inverse
+    raise ValueError(f"{what}: the crop transform is degenerate (not finite or not "
+                     "invertible)")
 
 
 def crop_from_box(
@@ -119,17 +143,19 @@ def crop_from_box(
             as displayed (image y points down), i.e. Rz(+angle) in the camera frame.
         mirror: flip the crop horizontally (left hand -> right-looking crop).
     """
-    center = _check_box(center, box_size, out_size)
-    c = (out_size - 1) / 2.0
-    scale = out_size / float(box_size)
-    rot2 = _rot_z(rotation_rad)
-    to_origin = np.array([[1.0, 0.0, -center[0]], [0.0, 1.0, -center[1]], [0.0, 0.0, 1.0]])
-    to_crop = np.array([[scale, 0.0, c], [0.0, scale, c], [0.0, 0.0, 1.0]])
-    fwd = to_crop @ rot2 @ to_origin
-    if mirror:
-        fwd = _mirror_2d(out_size) @ fwd
+    center = _check_box(center, box_size, out_size, rotation_rad)
+    with np.errstate(all="ignore"):  # degenerate input: _invertible refuses it
+        c = (out_size - 1) / 2.0
+        scale = out_size / float(box_size)
+        rot2 = _rot_z(rotation_rad)
+        to_origin = np.array([[1.0, 0.0, -center[0]], [0.0, 1.0, -center[1]], [0.0, 0.0, 1.0]])
+        to_crop = np.array([[scale, 0.0, c], [0.0, scale, c], [0.0, 0.0, 1.0]])
+        fwd = to_crop @ rot2 @ to_origin
+        if mirror:
+            fwd = _mirror_2d(out_size) @ fwd
+    fwd, inv = _invertible(fwd, f"box {box_size} px at {center} into {out_size} px")
     return CropTransform(
-        forward=fwd, inverse=np.linalg.inv(fwd), size=int(out_size),
+        forward=fwd, inverse=inv, size=int(out_size),
         rotation=_rot_z(rotation_rad), mirrored=bool(mirror), K_crop=None,
     )
 
@@ -167,22 +193,29 @@ def perspective_crop_from_box(
     Returns:
         CropTransform with forward = [Mirror] K_crop R K^-1 and K_crop set.
     """
-    center = _check_box(center, box_size, out_size)
+    center = _check_box(center, box_size, out_size, rotation_rad)
     K = np.asarray(K, dtype=np.float64)
     if K.shape != (3, 3):
         raise ValueError(f"K must be (3, 3), got {K.shape}")
-    k_inv = np.linalg.inv(K)
-    rot = _rot_z(rotation_rad) @ look_at_rotation(k_inv @ np.array([*center, 1.0]))
-    f = float(focal) if focal is not None else 0.5 * (K[0, 0] + K[1, 1]) * out_size / box_size
-    c = (out_size - 1) / 2.0
-    k_crop = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
-    fwd = k_crop @ rot @ k_inv
-    if mirror:
-        fwd = _mirror_2d(out_size) @ fwd
-    fwd = fwd / fwd[2, 2]
-    inv = np.linalg.inv(fwd)
+    if not (np.all(np.isfinite(K)) and K[0, 0] > 0 and K[1, 1] > 0):
+        raise ValueError(f"K must be finite with focal lengths > 0, got {K.tolist()}")
+    if focal is not None and not (np.isfinite(focal) and focal > 0):
+        raise ValueError(f"virtual focal length must be > 0, got {focal}")
+    with np.errstate(all="ignore"):
+        k_inv = np.linalg.inv(K) if abs(np.linalg.det(K)) > 0 else np.full((3, 3), np.nan)
+    if not np.all(np.isfinite(k_inv)):
+        raise ValueError(f"K is not invertible: {K.tolist()}")
+    with np.errstate(all="ignore"):  # degenerate input: _invertible refuses it
+        rot = _rot_z(rotation_rad) @ look_at_rotation(k_inv @ np.array([*center, 1.0]))
+        f = float(focal) if focal is not None else 0.5 * (K[0, 0] + K[1, 1]) * out_size / box_size
+        c = (out_size - 1) / 2.0
+        k_crop = np.array([[f, 0.0, c], [0.0, f, c], [0.0, 0.0, 1.0]])
+        fwd = k_crop @ rot @ k_inv
+        if mirror:
+            fwd = _mirror_2d(out_size) @ fwd
+    fwd, inv = _invertible(fwd, f"box {box_size} px at {center} into {out_size} px")
     return CropTransform(
-        forward=fwd, inverse=inv / inv[2, 2], size=int(out_size),
+        forward=fwd, inverse=inv, size=int(out_size),
         rotation=rot, mirrored=bool(mirror), K_crop=k_crop,
     )
 
@@ -256,8 +289,13 @@ def warp_to_crop(
     image: np.ndarray, transform: CropTransform, size: Optional[int] = None,
     interpolation: int = cv2.INTER_LINEAR, border_value: float = 0.0,
 ) -> np.ndarray:
-    """Resample ``image`` (H, W[, C]) into the (S, S[, C]) crop; outside pixels = border_value."""
+    """Resample ``image`` (H, W[, C]) into the (S, S[, C]) crop; outside pixels = border_value.
+
+    Raises ValueError for an empty image.
+    """
     s = int(size if size is not None else transform.size)
+    if image.size == 0:
+        raise ValueError(f"cannot crop an empty image (shape {image.shape})")
     if transform.is_affine:
         return cv2.warpAffine(
             image, transform.affine, (s, s), flags=interpolation,
