@@ -745,8 +745,18 @@ def test_camera_silence_resets_tracks_and_deletes_their_markers(nodes, io):
     deleted = {m.ns for a in harness.messages("markers")[count:] for m in a.markers
                if m.action == Marker.DELETE}
     assert deleted == {f"hand_{t}" for t in tracks}
-    _, poses = _good(harness, io, raw)  # the camera is back: new tracks
+    # the camera is back: frames are processed again, with new tracks; the restart is
+    # not counted as a second reset and the status returns to OK
+    processed = int(counters["frames_processed"])
+    _, poses = _good(harness, io, raw)
     assert poses.hands and {h.track_id for h in poses.hands}.isdisjoint(tracks)
+    again = [_good(harness, io, raw)[1] for _ in range(2)]
+    assert all(p.hands and {h.track_id for h in p.hands} == {h.track_id for h in poses.hands}
+               for p in again)  # tracking resumed: the new tracks persist
+    counters = _fresh(harness, "/hand_pose_node")
+    assert int(counters["frames_processed"]) >= processed + 3
+    assert int(counters["track_resets"]) == resets + 1, counters
+    assert counters["_level"] == b"\x00", counters["_message"]
 
 
 def test_nodes_shut_down_cleanly_and_never_crashed(nodes):

@@ -210,6 +210,15 @@ def _make_node_class():
                         self.shown_tracks, header)))
                 self.shown_tracks = set()
 
+        def _reset_tracks(self, reason: str) -> None:
+            """Start tracking afresh; counted and logged only when tracks were lost (after
+            a silence the idle reset already ended them: a restart is not a second one)."""
+            had_tracks = bool(self.pipeline.tracker.tracks)
+            self.pipeline.reset()
+            if had_tracks:
+                self.stats.count("track_resets")
+                self.get_logger().info(f"{reason}: tracks reset")
+
         def _header(self, msg):
             header = msg.header
             if not header.frame_id:
@@ -233,9 +242,7 @@ def _make_node_class():
                           f"{self.image_size[1]} to {width}x{height}")
             self.image_size = (width, height)
             if reason:
-                self.pipeline.reset()
-                self.stats.count("track_resets")
-                self.get_logger().info(f"{reason}: tracks reset")
+                self._reset_tracks(reason)
             stamp_s = stamp_seconds(header.stamp)
             result = self.pipeline.process(rgb, stamp_s if stamp_s > 0 else frame.receipt_s,
                                            self._camera_for(width, height))
