@@ -14,6 +14,7 @@ set(REJSHAND_CLIS
   "rejshand-eval=cli.eval"
   "rejshand-model=cli.model"
   "rejshand-bench-retarget=cli.bench_retarget"
+  "rejshand-bench=cli.bench"
   "rejshand-synth=cli.synth"
   "rejshand-eval-detector=cli.eval_detector"
   "rejshand-bringup=ros.bringup"

@@ -11,6 +11,7 @@ absolute when intrinsics are given (root translation from the 2D/3D corresponden
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,7 +126,11 @@ def _distort(ideal: np.ndarray, camera: CameraModel) -> np.ndarray:
 
 
 class Predictor:
-    """Runs a ReJSHand model file on hands in full images."""
+    """Runs a ReJSHand model file on hands in full images.
+
+    ``last_timings_ms``: stages of the latest :meth:`predict` with hands, in ms: ``crop``
+    (re-crop transforms + one warp per hand), ``normalise`` and ``network`` (the
+    engine's), ``uncrop`` (outputs back to image and camera frame)."""
 
     def __init__(self, config: PredictorConfig = PredictorConfig()) -> None:
         self.config = config
@@ -145,6 +150,7 @@ class Predictor:
                                       num_threads=config.num_threads,
                                       reparameterize=config.reparameterize,
                                       cache_dir=config.cache_dir, model_path=path)
+        self.last_timings_ms: dict[str, float] = {}
 
     # -- crops --------------------------------------------------------------------------
     def crop_transform(self, box: HandBox, camera: CameraModel) -> CropTransform:
@@ -189,13 +195,19 @@ class Predictor:
             raise ValueError(f"image must be (H, W, 3) uint8 RGB, got {image.shape} {image.dtype}")
         absolute = camera is not None
         cam = camera if camera is not None else CameraModel.default_for(image.shape[1], image.shape[0])
+        start = time.perf_counter()
         transforms = [self.crop_transform(box, cam) for box in boxes]
         crops = np.empty((len(boxes), self.input_size, self.input_size, 3), np.uint8)
         for index, transform in enumerate(transforms):
             self.warp(image, transform, cam, out=crops[index])
+        cropped = time.perf_counter()
         raw = self.run_crops(crops)
-        return [self._to_prediction(raw, index, box, transform, cam, absolute)
-                for index, (box, transform) in enumerate(zip(boxes, transforms))]
+        inferred = time.perf_counter()
+        hands = [self._to_prediction(raw, index, box, transform, cam, absolute)
+                 for index, (box, transform) in enumerate(zip(boxes, transforms))]
+        self.last_timings_ms = {"crop": (cropped - start) * 1e3, **self.engine.last_timings_ms,
+                                "uncrop": (time.perf_counter() - inferred) * 1e3}
+        return hands
 
     def _to_prediction(self, raw: dict[str, np.ndarray], index: int, box: HandBox,
                        transform: CropTransform, camera: CameraModel,
