@@ -1,11 +1,9 @@
 """The trainer really trains: fixed-step runs, exact resume after kill -9, DDP, bf16."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -53,28 +51,60 @@ def _run_cli(args, env=None, **kwargs):
                             **kwargs)
 
 
-def test_kill_9_then_resume_gives_identical_state(toy_dataset, tmp_path):
+# Runs the trainer CLI with the atomic writer patched so that the process SIGKILLs itself
+# half-way through writing its second checkpoint (step 4): a kill -9 during the write.
+_DIE_IN_SECOND_CHECKPOINT_WRITE = """
+import io, os, signal, sys
+from rejshand_ros.model import model_file
+from rejshand_ros.cli.train import main
+
+real_write, checkpoints = model_file._atomic_write, []
+
+def dying_write(path, write):
+    if path.name != "checkpoint.pt":
+        return real_write(path, write)
+    checkpoints.append(path)
+    if len(checkpoints) < 2:
+        return real_write(path, write)
+
+    def half_then_die(f):
+        buf = io.BytesIO()
+        write(buf)
+        f.write(buf.getvalue()[: len(buf.getvalue()) // 2])
+        f.flush()
+        os.fsync(f.fileno())
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real_write(path, half_then_die)
+
+model_file._atomic_write = dying_write
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_kill_9_during_a_checkpoint_write_then_resume_gives_identical_state(toy_dataset,
+                                                                           tmp_path):
+    """kill -9 half-way through writing the step-4 checkpoint: the step-2 checkpoint stays
+    valid (atomic writes), resume removes the partial file, and the resumed run ends
+    bit-identical to an uninterrupted one."""
     common = ["--config", str(TINY), "--data", str(toy_dataset), "--no-progress",
               "--max-steps", "6", "--set", "val_every=100"]
     straight = _run_cli([*common, "--out", str(tmp_path / "straight")])
     assert straight.wait(timeout=600) == 0, straight.stderr.read()
 
-    killed = _run_cli([*common, "--out", str(tmp_path / "killed"), "--max-steps", "1000",
-                       "--set", "checkpoint_every=2"])
-    checkpoint = tmp_path / "killed" / CHECKPOINT
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if checkpoint.exists() and _weights(tmp_path / "killed")[0] >= 2:
-            break
-        time.sleep(0.05)
-    os.kill(killed.pid, signal.SIGKILL)
-    killed.wait()
-    step_at_kill = _weights(tmp_path / "killed")[0]
-    assert 2 <= step_at_kill < 6
-    resumed = _run_cli([*common, "--out", str(tmp_path / "killed"), "--resume"])
+    out = tmp_path / "killed"
+    killed = subprocess.run([sys.executable, "-c", _DIE_IN_SECOND_CHECKPOINT_WRITE, *common,
+                             "--out", str(out), "--max-steps", "1000",
+                             "--set", "checkpoint_every=2"],
+                            capture_output=True, text=True, timeout=600)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert len(list(out.glob(f".{CHECKPOINT}.*.tmp"))) == 1  # died inside the write
+    assert _weights(out)[0] == 2  # the previous checkpoint is intact and loads
+    resumed = _run_cli([*common, "--out", str(out), "--resume"])
     assert resumed.wait(timeout=600) == 0, resumed.stderr.read()
+    assert "partial checkpoint" in resumed.stderr.read()
+    assert not list(out.glob(f".{CHECKPOINT}.*.tmp"))
     step_a, weights_a = _weights(tmp_path / "straight")
-    step_b, weights_b = _weights(tmp_path / "killed")
+    step_b, weights_b = _weights(out)
     assert step_a == step_b == 6
     for key in weights_a:
         assert torch.equal(weights_a[key], weights_b[key]), key

@@ -150,6 +150,7 @@ class Trainer:
     def resume(self) -> bool:
         """Load ``checkpoint.pt`` if present; returns whether a run was resumed."""
         path = self.out_dir / CHECKPOINT
+        self._remove_partial_checkpoints()
         if not path.exists():
             return False
         state = load_training_state(path, optimizer=self.optimizer, scheduler=self.scheduler,
@@ -159,6 +160,16 @@ class Trainer:
         self.best = float(state["extra"].get("best", math.inf))
         log.info("resumed from %s at step %d", path, self.step)
         return True
+
+    def _remove_partial_checkpoints(self) -> None:
+        """Delete temp files of checkpoint writes that were killed (writes are atomic: the
+        checkpoint itself is the previous, complete one)."""
+        if not self.is_main:
+            return
+        for partial in self.out_dir.glob(f".{CHECKPOINT}.*.tmp"):
+            log.warning("removing a partial checkpoint left by an interrupted write: %s",
+                        partial)
+            partial.unlink(missing_ok=True)
 
     def export_model(self, name: str) -> Path:
         path = self.out_dir / name
