@@ -1,5 +1,7 @@
 """Predictor API: crop/uncrop geometry, absolute depth, batching, device selection."""
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -84,10 +86,12 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
         Predictor(PredictorConfig(model_path=str(tmp_path / "nothing.safetensors")))
 
 
-def test_cuda_requested_without_gpu_falls_back_or_refuses():
+def test_cuda_requested_without_gpu_falls_back_or_refuses(caplog):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    assert select_device("cuda", "warn").type == "cpu"
+    with caplog.at_level(logging.WARNING, logger="rejshand_ros.inference"):
+        assert select_device("cuda", "warn").type == "cpu"
+    assert "'cuda' requested but no CUDA device is available: running on CPU" in caplog.text
     with pytest.raises(RuntimeError, match="no CUDA device"):
         select_device("cuda", "refuse")
     assert select_device("auto").type == "cpu"
