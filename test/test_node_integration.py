@@ -9,7 +9,7 @@ detector with detector_score_threshold 0 (it always returns max_hands boxes) and
 Every processed frame therefore has hands, deterministically; on black frames with
 camera_info their 3D is absolute and wrist TF is published. What this cannot check
 (accuracy, cold-start detection rate, a hand at the border, overlapping hands) needs the
-shipped trained models: see test_accuracy_needs_the_shipped_models.
+shipped trained models: test_node_accuracy.py.
 """
 
 from __future__ import annotations
@@ -765,11 +765,3 @@ def test_nodes_shut_down_cleanly_and_never_crashed(nodes):
         assert node.stop() == 0, node.output[-3000:]
         assert "Traceback" not in node.output, node.output[-3000:]
         assert "pipeline error" not in node.output, node.output[-3000:]
-
-
-@pytest.mark.skip(reason="needs the shipped trained models (rejshand_ros/weights/: pose "
-                  "model and hand detector, not trained yet): detection rate from a cold "
-                  "start, keypoint error against synthetic ground truth, a hand at the "
-                  "image border and two overlapping hands")
-def test_accuracy_needs_the_shipped_models():
-    """Placeholder so the missing checks show up in every test report."""
