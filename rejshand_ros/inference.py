@@ -56,8 +56,8 @@ def _onnxruntime_available() -> bool:
 def resolve_path(backend: str, precision: str, device: torch.device) -> tuple[str, str]:
     """Replace ``auto`` by the fast path for ``device``; explicit choices pass through.
 
-    precision auto: fp16 on CUDA, fp32 on CPU. backend auto: eager on CUDA; on CPU
-    onnxruntime for fp32 (eager when onnxruntime is not installed or the precision is
+    precision auto: fp16 on CUDA with torch, else fp32. backend auto: eager on CUDA; on
+    CPU onnxruntime for fp32 (eager when onnxruntime is not installed or the precision is
     reduced, which ONNX Runtime does not run).
     """
     if backend not in BACKENDS:
@@ -66,7 +66,7 @@ def resolve_path(backend: str, precision: str, device: torch.device) -> tuple[st
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     cuda = device.type == "cuda"
     if precision == "auto":
-        precision = "fp16" if cuda else "fp32"
+        precision = "fp16" if cuda and backend != "onnxruntime" else "fp32"
     if backend == "auto":
         backend = ("onnxruntime" if not cuda and precision == "fp32" and _onnxruntime_available()
                    else "eager")
@@ -85,6 +85,9 @@ def onnx_session(onnx_path: Path, num_threads: int, device: torch.device):
     options.intra_op_num_threads = max(int(num_threads), 1)
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # No busy-waiting between runs: on a few shared cores the spinning workers would take
+    # CPU from the detector, DDS and the next frame's decode.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CPUExecutionProvider"]
     if device.type == "cuda" and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")

@@ -60,6 +60,17 @@ class HandPipeline:
         self.tracker = HandTracker(config.tracker)
         self._frames_since_detection = config.detect_interval
 
+    def warm_up(self, width: int = 640, height: int = 480) -> None:
+        """Run the detector on a black frame and the pose network on every batch size up
+        to ``max_hands`` (first-call allocations, ONNX Runtime plans, autotuning), so the
+        first camera frame is not slow. Leaves no tracks behind."""
+        if self.detector is not None:
+            self.detector.detect(np.zeros((height, width, 3), np.uint8))
+        size = self.predictor.input_size
+        for batch in range(1, self.config.tracker.max_hands + 1):
+            self.predictor.run_crops(np.zeros((batch, size, size, 3), np.uint8))
+        self.reset()
+
     def reset(self) -> None:
         """Forget all tracks (e.g. the camera restarted)."""
         self.tracker.reset()

@@ -130,3 +130,40 @@ def test_quick_pipeline_stages_and_preprocessing_share(quick_report):
     share = sum(stages[s]["median_ms"] for s in ("decode", "crop", "normalise")) / network
     assert suite["goals"][0]["value"] == pytest.approx(share)
     assert suite["goals"][0]["met"] == (share <= 0.10)
+
+
+@pytest.mark.parametrize("backend,precision,device,expected", [
+    ("auto", "auto", "cpu", ("onnxruntime", "fp32")),
+    ("auto", "bf16", "cpu", ("eager", "bf16")),
+    ("auto", "auto", "cuda", ("eager", "fp16")),
+    ("onnxruntime", "auto", "cuda", ("onnxruntime", "fp32")),
+    ("eager", "fp32", "cpu", ("eager", "fp32")),
+    ("compile", "auto", "cpu", ("compile", "fp32")),
+])
+def test_auto_resolves_to_the_measured_fast_path(backend, precision, device, expected):
+    import torch
+
+    from rejshand_ros.inference import resolve_path
+
+    assert resolve_path(backend, precision, torch.device(device)) == expected
+
+
+def test_node_default_is_the_fast_path_and_warms_up(monkeypatch):
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.predictor import Predictor
+    from rejshand_ros.ros.node_params import HandPoseNodeConfig
+
+    predictor = Predictor(HandPoseNodeConfig(device="cpu").predictor_config())
+    assert (predictor.engine.backend, predictor.engine.precision) == ("onnxruntime", "fp32")
+    batches: list[int] = []
+    monkeypatch.setattr(predictor, "run_crops", lambda crops: batches.append(len(crops)))
+    frames: list[tuple] = []
+
+    class Detector:
+        def detect(self, image):
+            frames.append(image.shape)
+            return []
+
+    pipeline = HandPipeline(predictor, Detector(), PipelineConfig())
+    pipeline.warm_up()
+    assert frames == [(480, 640, 3)] and batches == [1, 2] and not pipeline.tracker.tracks

@@ -69,9 +69,17 @@ def cuda_paths(quick: bool) -> list[PathSpec]:
              PathSpec("fp16 channels-last", "eager", "fp16", channels_last=True),
              PathSpec("fp16 channels-last CUDA graph", "eager", "fp16", channels_last=True,
                       cuda_graphs=True)]
-    if not quick:
-        paths.append(PathSpec("onnxruntime", "onnxruntime", "fp32"))
+    if not quick and _onnxruntime_has_cuda():
+        paths.append(PathSpec("onnxruntime CUDA", "onnxruntime", "fp32"))
     return paths
+
+
+def _onnxruntime_has_cuda() -> bool:
+    try:
+        import onnxruntime
+    except ImportError:
+        return False
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

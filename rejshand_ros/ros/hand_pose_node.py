@@ -133,7 +133,8 @@ def _make_node_class():
             self.get_logger().info(
                 f"pose model {self.predictor.model_path} ({self.predictor.model_id}, "
                 f"{self.predictor.input_size} px), detector {self.parts.detector_path}; "
-                f"device {self.predictor.device}, backend {cfg.backend}, {cfg.precision}; "
+                f"device {self.predictor.device}, backend {self.predictor.engine.backend}, "
+                f"{self.predictor.engine.precision}; "
                 f"listening on {self.resolve_topic_name(self.image_topic)} "
                 f"({cfg.qos_reliability})")
 
@@ -163,8 +164,8 @@ def _make_node_class():
         def _static_info(self) -> dict[str, object]:
             cfg = self.cfg
             return {
-                "device": str(self.predictor.device), "backend": cfg.backend,
-                "precision": cfg.precision, "estimator": cfg.estimator,
+                "device": str(self.predictor.device), "backend": self.predictor.engine.backend,
+                "precision": self.predictor.engine.precision, "estimator": cfg.estimator,
                 "model_id": self.predictor.model_id,
                 "model_file": str(self.predictor.model_path),
                 "detector_model_id": self.parts.detector_model_id,

@@ -32,10 +32,11 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               choices=("auto", "cuda", "cpu")),
     ParamSpec("cuda_fallback", "warn", "device cuda without a GPU: warn (run on CPU) or "
               "refuse (do not start)", choices=("warn", "refuse")),
-    ParamSpec("backend", "eager", "inference backend", choices=("eager", "onnxruntime",
-                                                                 "compile")),
-    ParamSpec("precision", "fp32", "inference precision (fp16 needs CUDA)",
-              choices=("fp32", "fp16", "bf16")),
+    ParamSpec("backend", "auto", "inference backend; auto: onnxruntime on CPU, eager on "
+              "CUDA (the measured fast paths)",
+              choices=("auto", "eager", "onnxruntime", "compile")),
+    ParamSpec("precision", "auto", "inference precision (fp16 needs CUDA); auto: fp16 on "
+              "CUDA, fp32 on CPU", choices=("auto", "fp32", "fp16", "bf16")),
     ParamSpec("num_threads", 2, "CPU threads for inference (0: torch's default)", 0, 256),
     # -- detection and tracking -----------------------------------------------------
     ParamSpec("max_hands", 2, "most hands tracked at once", 1, 16),
@@ -93,8 +94,8 @@ class HandPoseNodeConfig:
     estimator: str = "rejshand"
     device: str = "auto"
     cuda_fallback: str = "warn"
-    backend: str = "eager"
-    precision: str = "fp32"
+    backend: str = "auto"
+    precision: str = "auto"
     num_threads: int = 2
     max_hands: int = 2
     detector_score_threshold: float = 0.3
@@ -123,7 +124,7 @@ class HandPoseNodeConfig:
         if self.precision == "fp16" and self.device == "cpu":
             raise ValueError("parameter precision fp16 needs device cuda (use bf16 or fp32 "
                              "on CPU)")
-        if self.backend == "onnxruntime" and self.precision != "fp32":
+        if self.backend == "onnxruntime" and self.precision not in ("fp32", "auto"):
             raise ValueError("parameter backend onnxruntime runs precision fp32 only")
 
     @classmethod

@@ -82,7 +82,8 @@ def _load_detector(cfg: HandPoseNodeConfig, device: str) -> HandDetector:
 
 
 def build_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
-    """Load the models named by ``cfg`` and wire the pipeline.
+    """Load the models named by ``cfg``, wire the pipeline and warm it up (the first
+    frame then runs at steady-state speed).
 
     Raises:
         StartupError: estimator unavailable, a model file missing, truncated, corrupt
@@ -95,6 +96,7 @@ def build_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
         pipeline = HandPipeline(predictor, detector, cfg.pipeline_config())
     except ValueError as exc:
         raise StartupError(f"invalid tracking/smoothing settings: {exc}") from exc
+    pipeline.warm_up()
     return PipelineParts(pipeline=pipeline, predictor=predictor, detector=detector,
                          detector_path=Path(cfg.detector_path()),
                          detector_model_id=detector.metadata.model_id
