@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -71,24 +70,19 @@ def test_rss_of_this_process_and_of_a_gone_one():
     assert read_rss_bytes(2 ** 22 + 12345) is None  # above the default pid_max
 
 
-SOAK = """
-import argparse, json
-from rejshand_ros.bench import soak_suite
-result = soak_suite.run(argparse.Namespace(
-    quick=True, threads=1, device="cpu", progress=False, soak_duration=15.0,
-    soak_calibration=4.0, soak_overload=4.0, soak_rate=0.0, soak_size="640x480"))
-print("RESULT " + json.dumps(result))
-"""
-
-
 @pytest.mark.ros
-def test_short_soak_at_4x_overload_reports_sane_numbers_and_the_node_lives(ros_env):
-    proc = subprocess.run([sys.executable, "-c", SOAK], env=ros_env, capture_output=True,
-                          text=True, timeout=400)
+def test_short_soak_at_4x_overload_reports_sane_numbers_and_the_node_lives(
+        ros_env, venv_bin, tmp_path):
+    report_path = tmp_path / "soak.json"
+    proc = subprocess.run(
+        [str(venv_bin / "rejshand-bench"), "--suite", "soak", "--quick", "--threads", "1",
+         "--device", "cpu", "--no-progress", "--soak-duration", "15",
+         "--soak-calibration", "4", "--json", str(report_path)],
+        env=ros_env, capture_output=True, text=True, timeout=400)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
-    result = json.loads(line[len("RESULT "):])
-    assert result["suite"] == "soak" and "| latency p50 ms |" in result["markdown"]
+    result = json.loads(report_path.read_text())["suites"][0]
+    assert result["status"] == "ok", result
+    assert result["suite"] == "soak" and "| latency p50 ms |" in proc.stdout
     row = result["rows"][0]
     report = json.dumps(row, indent=1)
     assert row["node_exit_code"] == 0, report
