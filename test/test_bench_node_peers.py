@@ -128,6 +128,8 @@ def test_compare_common_frames_rates_times_and_errors():
     assert a["time_all"]["median"] == pytest.approx(13.0)  # 10, 12, 14, 99
     assert a["error_common_px"]["median"] == pytest.approx(1.5)  # frames 1, 2: 1 and 2
     assert b["error_common_mean_px"] == pytest.approx(7.0)      # 10 and 4
+    assert a["hands_per_frame"] == 0.75 and a["unmatched_hands"] == 0
+    assert b["hands_per_frame"] == 1.25 and b["unmatched_hands"] == 1  # the false positive
     runs = {"ours": ours, "theirs": theirs}
     assert paired_ratio(runs, "ours", "theirs", result["common_frames"]) == \
         pytest.approx(np.median([12 / 30, 14 / 40]))

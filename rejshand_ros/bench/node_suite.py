@@ -128,8 +128,12 @@ def _start_processes(namespace: str, threads: int, env: dict[str, str], log_dir:
         raise SuiteSkipped(f"cannot start hand_pose_node: {exc}") from exc
     echo = NodeSpec("image_echo", "bench_image_echo", namespace=namespace)
     command = [sys.executable, "-m", "rejshand_ros.bench.image_echo", *echo.ros_arguments()]
-    bringup.nodes.append(NodeProcess(echo, command, bringup.env, None,
-                                     log_dir / f"{echo.name}.log"))
+    try:
+        bringup.nodes.append(NodeProcess(echo, command, bringup.env, None,
+                                         log_dir / f"{echo.name}.log"))
+    except OSError as exc:
+        bringup.stop()
+        raise RuntimeError(f"cannot start the image echo ({command}): {exc}") from exc
     return bringup
 
 

@@ -167,7 +167,9 @@ def summary_rows(measured: dict[str, Any], truths: list[list[np.ndarray]],
             "median_ms_all_frames": stats["time_all"]["median"],
             "detection_rate": stats["detection_rate"], "tracked_frames": stats["tracked_frames"],
             "frames": result["frames"], "error_px_median": stats["error_common_px"]["median"],
-            "error_px_mean": stats["error_common_mean_px"], "threads": threads})
+            "error_px_mean": stats["error_common_mean_px"],
+            "hands_per_frame": stats["hands_per_frame"],
+            "unmatched_hands": stats["unmatched_hands"], "threads": threads})
     for name in (MEDIAPIPE, OURS):
         values = measured["alone"][name]
         stats = summarize(values, scale=1.0) if values else {"median": float("nan"),
@@ -196,7 +198,8 @@ COLUMNS = [("pipeline", "pipeline"), ("median_ms", "median ms (common frames)"),
            ("p10_ms", "p10 ms"), ("p90_ms", "p90 ms"), ("n", "n"),
            ("detection_rate", "detection rate"), ("tracked_frames", "tracked frames"),
            ("error_px_median", "2D error px (median, common)"),
-           ("error_px_mean", "2D error px (mean, common)")]
+           ("error_px_mean", "2D error px (mean, common)"),
+           ("hands_per_frame", "hands out per frame"), ("unmatched_hands", "unmatched hands")]
 ALONE_COLUMNS = [("pipeline", "model alone, on frames its pipeline tracks"),
                  ("median_ms", "median ms"), ("p10_ms", "p10 ms"), ("p90_ms", "p90 ms"),
                  ("n", "n"), ("landmark_agreement_px_median", "agrees with full pipeline, px")]
@@ -222,15 +225,18 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
     cv2.setNumThreads(threads)
     images, truths, sequence_of = render_sequences(sequences, frames)
     work = Path(tempfile.mkdtemp(prefix="rejshand-bench-peers-"))
-    np.savez(work / "frames.npz", images=np.stack(images))
-    ours = OurPipeline(threads)
-    worker = MediaPipeWorker(python, work / "frames.npz", threads, work / "mediapipe.log")
+    frames_file = work / "frames.npz"
+    np.savez(frames_file, images=np.stack(images))
     try:
-        measured = measure(worker, ours, images, sequence_of, warmup,
-                           progress=bool(getattr(opts, "progress", False)))
+        ours = OurPipeline(threads)
+        worker = MediaPipeWorker(python, frames_file, threads, work / "mediapipe.log")
+        try:
+            measured = measure(worker, ours, images, sequence_of, warmup,
+                               progress=bool(getattr(opts, "progress", False)))
+        finally:
+            worker.close()
     finally:
-        worker.close()
-    (work / "frames.npz").unlink()
+        frames_file.unlink(missing_ok=True)
     rows, result = summary_rows(measured, truths, threads)
     for row in rows:
         row["mediapipe_versions"] = worker.hello.get("versions")

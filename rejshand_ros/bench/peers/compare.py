@@ -95,7 +95,9 @@ def compare(runs: dict[str, list[FrameRun]], truths: list[list[np.ndarray]],
     Returns {"frames", "common_frames" (indices tracked by every pipeline),
     "pipelines": {name: {"detection_rate", "tracked_frames", "time_common" (median,
     p10, p90, n in ms on the common frames), "time_all", "error_common_px" (median,
-    p10, p90, n over matched hands on the common frames), "error_common_mean_px"}}}.
+    p10, p90, n over matched hands on the common frames), "error_common_mean_px",
+    "hands_per_frame" (output hands, mean), "unmatched_hands" (output hands that match no
+    true hand: false positives or errors beyond ``max_px``)}}}.
     """
     scores = {name: score(result, truths, max_px) for name, result in runs.items()}
     common = np.flatnonzero(np.logical_and.reduce([s.tracked for s in scores.values()]))
@@ -110,6 +112,10 @@ def compare(runs: dict[str, list[FrameRun]], truths: list[list[np.ndarray]],
             "time_all": summarize(times, scale=1.0) if times.size else _nan_stats(),
             "error_common_px": summarize(errors, scale=1.0) if errors.size else _nan_stats(),
             "error_common_mean_px": float(errors.mean()) if errors.size else float("nan"),
+            "hands_per_frame": float(np.mean([len(run.hands) for run in result]))
+            if result else float("nan"),
+            "unmatched_hands": sum(len(run.hands) for run in result)
+            - sum(len(e) for e in scores[name].errors),
         }
     return out
 
