@@ -72,6 +72,10 @@ def test_node_summary_and_goal_from_fixed_samples():
         samples.add(dds, node, model)
     rows = summary_rows(samples, {"predict_ms_median": "12.500"})
     by_case = {row["case"]: row for row in rows}
+    assert "overhead_vs_node_pipeline" not in by_case  # detect / track_smooth missing
+    full = summary_rows(samples, {"detect_ms_median": "1.0", "predict_ms_median": "12.5",
+                                  "track_smooth_ms_median": "0.5"})
+    assert {row["case"]: row for row in full}["overhead_vs_node_pipeline"]["median_ms"] == 18.0
     assert by_case["dds"]["median_ms"] == 3.0
     assert by_case["node"]["median_ms"] == 32.0 and by_case["node"]["lost"] == 1
     assert by_case["model"]["median_ms"] == 21.0 and by_case["model"]["n"] == 3
