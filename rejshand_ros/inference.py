@@ -94,6 +94,38 @@ def onnx_session(onnx_path: Path, num_threads: int, device: torch.device):
     return ort.InferenceSession(str(onnx_path), options, providers=providers)
 
 
+def export_onnx_cached(module: nn.Module, input_size: int, output_names: tuple[str, ...],
+                       stem: str = "model", cache_dir: str | None = None) -> Path:
+    """Export ``module`` (images (B, 3, S, S) -> tuple of outputs, batch dimension dynamic)
+    to ONNX once per set of weights and return the file: ``<cache>/<stem>-<hash>.onnx``,
+    cache = ``cache_dir`` or ``$XDG_CACHE_HOME/rejshand_ros`` (``~/.cache/rejshand_ros``).
+    The write is atomic, so concurrent processes never read a partial file."""
+    cache = Path(cache_dir) if cache_dir else Path(
+        os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rejshand_ros"
+    cache.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
+    for tensor in module.state_dict().values():
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    target = cache / f"{stem}-{digest.hexdigest()[:16]}.onnx"
+    if target.exists():
+        return target
+    device = next(module.parameters()).device
+    with tempfile.NamedTemporaryFile(dir=cache, suffix=".onnx.tmp", delete=False) as tmp:
+        tmp_path = Path(tmp.name)
+    try:
+        torch.onnx.export(module.to("cpu"), (torch.zeros(1, 3, input_size, input_size),),
+                          str(tmp_path), opset_version=17, dynamo=False,
+                          input_names=["images"], output_names=list(output_names),
+                          dynamic_axes={"images": {0: "batch"},
+                                        **{name: {0: "batch"} for name in output_names}})
+        os.replace(tmp_path, target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+        module.to(device)
+    log.info("exported ONNX model to %s", target)
+    return target
+
+
 class TupleOutputs(nn.Module):
     """The model with a fixed tuple of outputs (ONNX export, CUDA graphs)."""
 
@@ -158,38 +190,10 @@ class InferenceEngine:
             if not _onnxruntime_available():
                 raise RuntimeError("backend 'onnxruntime' needs the onnxruntime package "
                                    "(pip install onnxruntime)")
-            self._session = onnx_session(self._export_onnx(cache_dir, model_path),
-                                         num_threads, device)
-
-    # -- ONNX Runtime ---------------------------------------------------------------------
-    def _export_onnx(self, cache_dir: str | None, model_path: Path | None) -> Path:
-        """Export once per model file (cached by content hash) and return the .onnx path."""
-        cache = Path(cache_dir) if cache_dir else Path(
-            os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rejshand_ros"
-        cache.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.sha256()
-        for tensor in self._wrapped.state_dict().values():
-            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        key = f"{(model_path.stem if model_path else 'model')}-{digest.hexdigest()[:16]}.onnx"
-        target = cache / key
-        if target.exists():
-            return target
-        dummy = torch.zeros(1, 3, self.input_size, self.input_size)
-        cpu_model = self._wrapped.to("cpu")
-        with tempfile.NamedTemporaryFile(dir=cache, suffix=".onnx.tmp", delete=False) as tmp:
-            tmp_path = Path(tmp.name)
-        try:
-            torch.onnx.export(cpu_model, (dummy,), str(tmp_path), opset_version=17,
-                              dynamo=False, input_names=["images"],
-                              output_names=list(OUTPUT_NAMES),
-                              dynamic_axes={"images": {0: "batch"},
-                                            **{name: {0: "batch"} for name in OUTPUT_NAMES}})
-            os.replace(tmp_path, target)
-        finally:
-            tmp_path.unlink(missing_ok=True)
-            self._wrapped.to(self.device)
-        log.info("exported ONNX model to %s", target)
-        return target
+            onnx_path = export_onnx_cached(self._wrapped, self.input_size, OUTPUT_NAMES,
+                                           model_path.stem if model_path else "model",
+                                           cache_dir)
+            self._session = onnx_session(onnx_path, num_threads, device)
 
     # -- running ------------------------------------------------------------------------
     def preprocess(self, crops: np.ndarray) -> torch.Tensor:

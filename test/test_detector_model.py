@@ -109,3 +109,27 @@ def test_hand_detector_api_on_an_untrained_model(tmp_path):
         detector.detect(np.zeros((48, 64, 3), np.float32))
     with pytest.raises(ValueError, match="max_hands"):
         HandDetector(path, max_hands=0)
+
+
+def test_onnxruntime_backend_gives_the_eager_detections(tmp_path):
+    """The shipped detector on a synthetic frame: same boxes from both backends (the
+    export is cached by content hash in cache_dir)."""
+    from rejshand_ros.detection.detector import default_detector_path
+    from rejshand_ros.sources.synthetic import SyntheticSource
+
+    image = SyntheticSource(seed=5, num_frames=1).render(0)[0]
+    kwargs = dict(device="cpu", score_threshold=0.05, max_hands=4, num_threads=1)
+    eager = HandDetector(default_detector_path(), backend="eager", **kwargs).detect(image)
+    fast = HandDetector(default_detector_path(), backend="onnxruntime",
+                        cache_dir=str(tmp_path), **kwargs)
+    assert fast.backend == "onnxruntime" and len(list(tmp_path.glob("*.onnx"))) == 1
+    found = fast.detect(image)
+    assert len(found) == len(eager) >= 1
+    for a, b in zip(found, eager):
+        np.testing.assert_allclose([*a.center, a.size], [*b.center, b.size], atol=0.05)  # px
+        assert abs(a.score - b.score) < 1e-3 and a.handedness == b.handedness
+    auto = HandDetector(default_detector_path(), backend="auto", cache_dir=str(tmp_path),
+                        **kwargs)
+    assert auto.backend == "onnxruntime"
+    with pytest.raises(ValueError, match="auto, eager or onnxruntime"):
+        HandDetector(default_detector_path(), backend="compile", **kwargs)

@@ -32,7 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="camera_info YAML of the camera (ROS format): 3D in the camera "
                         "frame instead of root-relative")
     parser.add_argument("--device", default="auto", help="auto | cuda | cpu (default auto)")
-    parser.add_argument("--backend", default="eager", help="eager | onnxruntime | compile")
+    parser.add_argument("--backend", default="auto",
+                        help="auto | eager | onnxruntime | compile (auto: ONNX Runtime on CPU, "
+                             "eager on CUDA)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--max-hands", type=int, default=2, help="hands per frame (default 2)")
     parser.add_argument("--detector-threshold", type=float, default=0.3,
@@ -70,7 +72,7 @@ class Runner:
     """Loads the models once and processes every input."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from rejshand_ros.detection import HandDetector
+        from rejshand_ros.detection import HandDetector, detector_backend
         from rejshand_ros.pipeline import HandPipeline, PipelineConfig
         from rejshand_ros.predictor import CameraModel, Predictor, PredictorConfig
         from rejshand_ros.sources import CameraCalibration
@@ -90,7 +92,8 @@ class Runner:
                                        "install; pass --detector-model)"))
         self.detector = HandDetector(detector_path, device=str(self.predictor.device),
                                      score_threshold=args.detector_threshold,
-                                     max_hands=args.max_hands)
+                                     max_hands=args.max_hands,
+                                     backend=detector_backend(args.backend))
         self.detector_id = self.detector.metadata.model_id or detector_path.stem
         self.calibration = CameraCalibration.load(args.camera_info) if args.camera_info else None
         self.camera = (CameraModel(self.calibration.K, self.calibration.D)

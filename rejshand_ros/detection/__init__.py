@@ -6,14 +6,15 @@ score, handedness); trained with ``rejshand-train`` on ``task: detector`` config
 """
 
 from rejshand_ros.detection.config import DetectorConfig, DetectorTrainSettings
-from rejshand_ros.detection.detector import Detection, HandDetector, default_detector_path
+from rejshand_ros.detection.detector import (Detection, HandDetector, default_detector_path,
+                                             detector_backend)
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
 from rejshand_ros.detection.model import HandDetectorNet
 from rejshand_ros.detection.model_file import (DetectorMetadata, load_detector_file,
                                                read_detector_metadata, save_detector_file)
 
 __all__ = [
-    "DetectorConfig", "DetectorTrainSettings", "Detection", "HandDetector", "default_detector_path", "Letterbox",
+    "DetectorConfig", "DetectorTrainSettings", "Detection", "HandDetector", "default_detector_path", "detector_backend", "Letterbox",
     "letterbox_image", "HandDetectorNet", "DetectorMetadata", "load_detector_file",
     "read_detector_metadata", "save_detector_file",
 ]

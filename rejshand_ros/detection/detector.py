@@ -21,7 +21,8 @@ import torch
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
 from rejshand_ros.detection.model_file import DetectorMetadata, load_detector_file
 from rejshand_ros.detection.targets import decode_peaks, select_detections
-from rejshand_ros.inference import select_device
+from rejshand_ros.inference import (export_onnx_cached, onnx_session, resolve_path,
+                                    select_device)
 from rejshand_ros.prediction import Handedness
 from rejshand_ros.resources import package_data_path
 
@@ -31,6 +32,12 @@ DEFAULT_DETECTOR_FILE = "weights/hand_detector_fastvit_t8_synth.safetensors"
 def default_detector_path() -> Path:
     """The detector shipped inside the package."""
     return package_data_path(*DEFAULT_DETECTOR_FILE.split("/"))
+
+
+def detector_backend(pose_backend: str) -> str:
+    """The detector's backend for a pose-network ``backend`` setting (the detector has no
+    torch.compile path: compile runs it eagerly)."""
+    return "eager" if pose_backend == "compile" else pose_backend
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,18 @@ def detections_from_rows(rows: np.ndarray, letterbox: Letterbox) -> list[Detecti
     return out
 
 
+class _DetectorOutputs(torch.nn.Module):
+    """The detector network with its output dict as a tuple in head order (ONNX)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        outputs = self.model(images)
+        return tuple(outputs[name] for name in self.model.heads.keys())
+
+
 class HandDetector:
     """Loads a ``rejshand-detector`` model file and detects hands in full frames.
 
@@ -79,13 +98,18 @@ class HandDetector:
         score_threshold: minimum centre probability of a detection.
         max_hands: most detections returned per frame (highest scores first).
         nms_iou: a box overlapping a higher-scoring one by more than this is dropped.
-        num_threads: CPU threads for torch (0: leave torch's setting).
+        num_threads: CPU threads for torch / ONNX Runtime (0: leave torch's setting; ONNX
+            Runtime then uses 2).
         reparameterize: fuse the backbone's re-parameterisable branches (faster).
+        backend: auto | eager | onnxruntime (``inference.resolve_path``: auto is ONNX
+            Runtime on CPU, eager on CUDA); the network always runs in fp32.
+        cache_dir: where the ONNX export is cached (``inference.export_onnx_cached``).
     """
 
     def __init__(self, model_path: str | os.PathLike, device: str = "auto",
                  score_threshold: float = 0.3, max_hands: int = 2, nms_iou: float = 0.5,
-                 num_threads: int = 0, reparameterize: bool = True) -> None:
+                 num_threads: int = 0, reparameterize: bool = True, backend: str = "eager",
+                 cache_dir: str | None = None) -> None:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
         if max_hands < 1:
@@ -102,6 +126,17 @@ class HandDetector:
         self.score_threshold = float(score_threshold)
         self.max_hands = int(max_hands)
         self.nms_iou = float(nms_iou)
+        if backend == "compile":
+            raise ValueError("the hand detector runs backend auto, eager or onnxruntime")
+        self.backend, _ = resolve_path(backend, "fp32", self.device)
+        self._heads = tuple(self.model.heads.keys())
+        self._session = None
+        if self.backend == "onnxruntime":
+            if not reparameterize:
+                raise ValueError("backend onnxruntime exports the reparameterised detector")
+            onnx_path = export_onnx_cached(_DetectorOutputs(self.model), self.config.input_size,
+                                           self._heads, Path(model_path).stem, cache_dir)
+            self._session = onnx_session(onnx_path, num_threads or 2, self.device)
 
     def preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, Letterbox]:
         """(H, W, 3) uint8 RGB -> (normalised input (1, 3, S, S) on the device, letterbox)."""
@@ -117,7 +152,11 @@ class HandDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Hands in ``image`` ((H, W, 3) uint8 RGB), best first; empty when none."""
         tensor, letterbox = self.preprocess(image)
-        outputs = self.model(tensor)
+        if self._session is None:
+            outputs = self.model(tensor)
+        else:
+            arrays = self._session.run(None, {"images": tensor.cpu().numpy()})
+            outputs = {name: torch.from_numpy(a) for name, a in zip(self._heads, arrays)}
         peaks = decode_peaks(outputs, self.config.stride, self.config.input_size,
                              top_k=max(4 * self.max_hands, 8))[0].cpu().numpy()
         rows = select_detections(peaks, self.score_threshold, self.max_hands, self.nms_iou)

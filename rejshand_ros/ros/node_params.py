@@ -164,9 +164,11 @@ class HandPoseNodeConfig:
 
     def detector_kwargs(self, device: str) -> dict[str, Any]:
         """Keyword arguments of ``HandDetector`` (``device``: the predictor's choice)."""
+        from rejshand_ros.detection.detector import detector_backend
+
         return dict(model_path=self.detector_path(), device=device,
                     score_threshold=self.detector_score_threshold, max_hands=self.max_hands,
-                    num_threads=self.num_threads)
+                    num_threads=self.num_threads, backend=detector_backend(self.backend))
 
 
 def declare_parameters(node) -> HandPoseNodeConfig:
