@@ -24,6 +24,12 @@ BLOCK_ROS = textwrap.dedent("""
 """)
 
 
+# Scripts shipped in the package that run in another interpreter, never imported here.
+OTHER_INTERPRETER = {
+    "rejshand_ros.bench.peers.mediapipe_worker": "runs in .venv-peers (mediapipe, numpy 1)",
+}
+
+
 def _core_modules() -> list[str]:
     import pkgutil
 
@@ -31,7 +37,8 @@ def _core_modules() -> list[str]:
 
     names = []
     for info in pkgutil.walk_packages(rejshand_ros.__path__, "rejshand_ros."):
-        if info.name.startswith(("rejshand_ros.ros", "rejshand_ros.msg")):
+        if info.name.startswith(("rejshand_ros.ros", "rejshand_ros.msg")) \
+                or info.name in OTHER_INTERPRETER:
             continue
         names.append(info.name)
     return sorted(set(names))
