@@ -119,6 +119,37 @@ def test_same_seed_same_bytes_with_one_or_two_workers(tmp_path, venv_bin):
     assert _files(other)["s_xyz.json"] != runs[0]["s_xyz.json"]
 
 
+def _up_angles_deg(ann) -> np.ndarray:
+    """Image angle of wrist -> middle MCP of every crop, degrees from straight up."""
+    uv = np.einsum("nij,nkj->nki", ann.K, ann.xyz)
+    uv = uv[..., :2] / uv[..., 2:]
+    d = uv[:, 9] - uv[:, 0]
+    return np.degrees(np.abs(np.arctan2(d[:, 0], -d[:, 1])))
+
+
+def _curl(ann) -> np.ndarray:
+    """|middle tip - wrist| / |middle MCP - wrist|: < 1 in a fist, > 1.4 open."""
+    xyz = ann.xyz
+    return np.linalg.norm(xyz[:, 12] - xyz[:, 0], axis=1) / \
+        np.linalg.norm(xyz[:, 9] - xyz[:, 0], axis=1)
+
+
+def test_scene_options_narrow_the_distribution(tmp_path):
+    """--scene roll_deg / pose_modes: upright fists only; the defaults vary both."""
+    narrow = ["--scene", "roll_deg=10", "--scene", "tilt_sigma_deg=0",
+              "--scene", "extreme_view_prob=0", "--scene", "pose_modes=[fist]"]
+    for name, extra in (("narrow", narrow), ("default", [])):
+        subprocess.run(CLI + ["--out", str(tmp_path), "--split", name, "--num", "12",
+                              "--seed", "2", "--size", "48", "--negative-ratio", "0",
+                              "--workers", "1", "--no-progress", *extra],
+                       check=True, capture_output=True, timeout=300)
+    narrow_ann, default_ann = load_split(tmp_path, "narrow"), load_split(tmp_path, "default")
+    assert np.all(_up_angles_deg(narrow_ann) < 15.0)
+    assert np.any(_up_angles_deg(default_ann) > 60.0)
+    assert np.all(_curl(narrow_ann) < 1.0)
+    assert np.any(_curl(default_ann) > 1.4)
+
+
 def test_full_frame_cli_is_deterministic(tmp_path):
     args = ["--split", "f", "--num", "2", "--seed", "1", "--full-frame", "--width", "96",
             "--height", "64", "--workers", "1", "--no-progress"]
@@ -133,6 +164,11 @@ def test_full_frame_cli_is_deterministic(tmp_path):
     (["--num", "3", "--left-ratio", "1.5"], "--left-ratio"),
     (["--num", "3", "--width", "320"], "--full-frame"),
     (["--num", "3", "--split", "../x"], "--split"),
+    (["--num", "3", "--scene", "roll_deg"], "KEY=VALUE"),
+    (["--num", "3", "--scene", "no_such_option=1"], "no_such_option"),
+    (["--num", "3", "--scene", "roll_deg=400"], "roll_deg"),
+    (["--num", "3", "--scene", "pose_modes=[open, wave]"], "pose_modes"),
+    (["--num", "3", "--scene", "left_ratio=1"], "left_ratio"),
 ])
 def test_bad_arguments_exit_2_with_a_message(tmp_path, extra, needle):
     base = ["--out", str(tmp_path), "--split", "s", "--seed", "0"]

@@ -3,6 +3,11 @@
     rejshand-synth --out DIR --split NAME --num N --seed S [--size 224]
                    [--left-ratio 0.5] [--negative-ratio 0.05] [--workers 2]
                    [--full-frame --width 640 --height 480] [--overwrite]
+                   [--scene KEY=VALUE ...]
+
+``--scene`` overrides a field of the scene distribution (``synth.scene.SceneConfig``;
+value in YAML), e.g. an easy set of upright, open-or-fist hands on plain backgrounds:
+``--scene roll_deg=30 --scene "pose_modes=[open, fist]" --scene clutter=0``.
 
 Prints a one-line JSON summary (counts, seconds, images/s) on stdout. Exit status 2
 for bad arguments or an unusable output directory, 1 for a failure while writing.
@@ -42,8 +47,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--height", type=int, default=None, help="frame height (default 480)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing split of the same name")
+    parser.add_argument("--scene", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a scene-distribution option (a SceneConfig field, "
+                        "value in YAML), e.g. roll_deg=30 or 'pose_modes=[open, fist]'; "
+                        "repeatable")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
+
+
+def parse_scene(items: list[str]) -> dict:
+    """``["key=value", ...]`` -> {key: YAML-parsed value}; ValueError names a bad item."""
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--scene {item!r}: expected KEY=VALUE")
+        try:
+            out[key.strip()] = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"--scene {item!r}: value is not valid YAML ({exc})") from exc
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--workers must be >= 1, got {args.workers}")
     if args.full_frame and args.negative_ratio != parser.get_default("negative_ratio"):
         parser.error("--negative-ratio applies to crops (full frames draw 0-2 hands)")
+    try:
+        scene = parse_scene(args.scene)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     from rejshand_ros.synth.writer import SplitSpec, SynthError, write_split
 
@@ -66,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         spec = SplitSpec(out=args.out, split=args.split, num=args.num, seed=args.seed,
                          size=args.size or 224, left_ratio=args.left_ratio,
                          negative_ratio=args.negative_ratio, full_frame=args.full_frame,
-                         width=args.width or 640, height=args.height or 480)
+                         width=args.width or 640, height=args.height or 480, scene=scene)
         summary = write_split(spec, workers=args.workers, progress=not args.no_progress,
                               overwrite=args.overwrite)
     except SynthError as exc:

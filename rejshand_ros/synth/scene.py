@@ -19,7 +19,7 @@ from rejshand_ros.hand_model._rotations import (
     random_rotation,
     rot_z,
 )
-from rejshand_ros.hand_model.kinematics import HandPose, sample_pose
+from rejshand_ros.hand_model.kinematics import POSE_MODES, HandPose, sample_pose
 from rejshand_ros.hand_model.mesh import joint_regressor
 from rejshand_ros.hand_model.model import HandModel
 from rejshand_ros.hand_model.rasterizer import project
@@ -54,6 +54,10 @@ class SceneConfig:
             palm or back towards the camera, tilted, any in-plane roll).
         back_view_prob: probability of the back (vs the palm) in a natural view.
         tilt_sigma_deg: spread of the out-of-plane tilt of natural views, degrees.
+        roll_deg: in-plane roll of natural views, uniform in [-roll_deg, roll_deg]
+            degrees from fingers-up (180: any roll).
+        pose_modes: hand-pose modes (``hand_model.kinematics.POSE_MODES``) drawn with
+            equal probability; empty: ``sample_pose``'s default mix of all modes.
         occluder_prob: probability that an object partly covers a hand.
         forearm_prob: probability that a hand has a forearm.
         sleeve_prob: probability that a forearm wears a sleeve.
@@ -76,6 +80,8 @@ class SceneConfig:
     extreme_view_prob: float = 0.2
     back_view_prob: float = 0.45
     tilt_sigma_deg: float = 30.0
+    roll_deg: float = 180.0
+    pose_modes: Tuple[str, ...] = ()
     occluder_prob: float = 0.3
     forearm_prob: float = 0.9
     sleeve_prob: float = 0.5
@@ -102,6 +108,11 @@ class SceneConfig:
             raise ValueError(f"shape_pool must lie in [0, {SHAPE_CACHE}], got {self.shape_pool}")
         if self.tilt_sigma_deg < 0 or self.clutter < 0 or self.free_occluders < 0:
             raise ValueError("tilt_sigma_deg, clutter and free_occluders must be >= 0")
+        if not 0.0 <= self.roll_deg <= 180.0:
+            raise ValueError(f"roll_deg must lie in [0, 180], got {self.roll_deg}")
+        unknown = sorted(set(self.pose_modes) - set(POSE_MODES))
+        if isinstance(self.pose_modes, str) or unknown:
+            raise ValueError(f"pose_modes must be a tuple of {POSE_MODES}, got {self.pose_modes}")
         probs = np.asarray(self.hands_per_frame, dtype=np.float64)
         if probs.shape != (3,) or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
             raise ValueError(f"hands_per_frame must be 3 probabilities summing to 1, got "
@@ -177,7 +188,18 @@ def sample_view_rotation(rng: np.random.Generator, config: SceneConfig) -> np.nd
     angle = min(abs(rng.normal(0.0, config.tilt_sigma_deg)), 75.0)
     phi = rng.uniform(0, 2 * np.pi)
     tilt = axis_angle_to_matrix(np.deg2rad(angle) * np.array([np.cos(phi), np.sin(phi), 0.0]))
-    return rot_z(rng.uniform(0, 2 * np.pi)) @ tilt @ base
+    if config.roll_deg >= 180.0:  # any roll (the original draw: same seed, same scene)
+        roll = rng.uniform(0, 2 * np.pi)
+    else:
+        roll = np.deg2rad(rng.uniform(-config.roll_deg, config.roll_deg))
+    return rot_z(roll) @ tilt @ base
+
+
+def sample_hand_pose(rng: np.random.Generator, config: SceneConfig) -> HandPose:
+    """Joint angles of a hand (zero global rotation) from ``config.pose_modes``."""
+    if not config.pose_modes:
+        return sample_pose(rng)
+    return sample_pose(rng, mode=config.pose_modes[int(rng.integers(len(config.pose_modes)))])
 
 
 def sample_hand(rng: np.random.Generator, config: SceneConfig, side: Optional[str] = None
@@ -185,7 +207,7 @@ def sample_hand(rng: np.random.Generator, config: SceneConfig, side: Optional[st
     """A random hand with its wrist at the camera origin (place it afterwards)."""
     if side is None:
         side = "left" if rng.random() < config.left_ratio else "right"
-    pose = sample_pose(rng)
+    pose = sample_hand_pose(rng, config)
     rotation = sample_view_rotation(rng, config)
     pose = HandPose(pose.angles, matrix_to_axis_angle(rotation))
     if config.shape_pool:

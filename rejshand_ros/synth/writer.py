@@ -23,13 +23,14 @@ name and renamed when complete.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Mapping, Tuple
 
 import cv2
 import numpy as np
@@ -47,6 +48,25 @@ class SynthError(ValueError):
     """A bad output location or option; the message names it."""
 
 
+#: SceneConfig fields a split sets through its own options, not through ``scene``
+_SPEC_SCENE_FIELDS = ("left_ratio", "shape_pool")
+
+
+def scene_overrides(values: Mapping[str, Any]) -> Dict[str, Any]:
+    """Validated SceneConfig overrides (lists become tuples); SynthError names a bad key."""
+    known = {f.name for f in dataclasses.fields(SceneConfig)} - set(_SPEC_SCENE_FIELDS)
+    out = {}
+    for key, value in values.items():
+        if key not in known:
+            raise SynthError(f"--scene {key}: not a scene option (known: {', '.join(sorted(known))})")
+        out[key] = tuple(value) if isinstance(value, list) else value
+    try:
+        SceneConfig(**out)
+    except (TypeError, ValueError) as exc:
+        raise SynthError(f"--scene: {exc}") from exc
+    return out
+
+
 @dataclass(frozen=True)
 class SplitSpec:
     """What to generate (validated on construction)."""
@@ -61,9 +81,11 @@ class SplitSpec:
     full_frame: bool = False
     width: int = 640
     height: int = 480
+    scene: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
+        object.__setattr__(self, "scene", scene_overrides(self.scene))
         if not _SPLIT_NAME.match(self.split):
             raise SynthError(f"--split {self.split!r}: use letters, digits, '_', '-', '.'")
         if self.num < 1:
@@ -80,8 +102,9 @@ class SplitSpec:
 
     @property
     def config(self) -> SceneConfig:
-        """Scene distribution: a fresh hand shape for every hand (no shape pool)."""
-        return SceneConfig(left_ratio=self.left_ratio, shape_pool=0)
+        """Scene distribution: SceneConfig defaults with ``scene`` overrides, and a fresh
+        hand shape for every hand (no shape pool)."""
+        return SceneConfig(left_ratio=self.left_ratio, shape_pool=0, **self.scene)
 
     @property
     def rgb_dir(self) -> Path:
