@@ -51,6 +51,13 @@ def test_bad_prediction_file_is_named(toy_dataset, tmp_path):
     assert result.returncode == 2 and "pred.json" in result.stderr
 
 
+def test_zero_threads_is_refused(toy_dataset, tmp_path):
+    result = subprocess.run([EVAL, "--data", str(toy_dataset), "--split", "validation",
+                             "--out", str(tmp_path), "--threads", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--threads" in result.stderr
+
+
 def test_running_a_model_writes_the_submission_format(toy_dataset, tmp_path):
     from rejshand_ros.model.config import ModelConfig
     from rejshand_ros.model.model_file import save_model_file
@@ -62,7 +69,8 @@ def test_running_a_model_writes_the_submission_format(toy_dataset, tmp_path):
                     mesh_id="x")
     result = subprocess.run([EVAL, "--data", str(toy_dataset), "--split", "validation",
                              "--out", str(tmp_path / "out"), "--model", str(model_path),
-                             "--device", "cpu"], capture_output=True, text=True, timeout=300)
+                             "--device", "cpu", "--threads", "1"], capture_output=True,
+                            text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     xyz, verts = read_pred_json(tmp_path / "out" / "pred.json")
     assert xyz.shape == (6, 21, 3) and verts.shape == (6, 778, 3)

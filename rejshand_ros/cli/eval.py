@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto | cuda | cpu")
     parser.add_argument("--backend", default="eager", help="eager | onnxruntime | compile")
     parser.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="CPU threads for the model (default 2; 1 on a shared machine)")
     parser.add_argument("--max-samples", type=int, help="evaluate only the first N samples")
     parser.add_argument("--baseline-train-split",
                         help="also report the mean-pose baseline of this training split")
@@ -44,7 +46,8 @@ def run_model(args) -> tuple:
 
     ann = load_split(args.data, args.split, require_xyz=False)
     predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
-                                          backend=args.backend, precision=args.precision))
+                                          backend=args.backend, precision=args.precision,
+                                          num_threads=args.threads))
     count = ann.num_samples if args.max_samples is None else min(args.max_samples, ann.num_samples)
     xyz = np.zeros((count, 21, 3))
     verts = None
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--pred needs --gt-dir")
     if args.data and not args.out:
         parser.error("--data needs --out")
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1, got {args.threads}")
     from rejshand_ros.data.freihand import DatasetError, load_split
     from rejshand_ros.evaluation import (mean_pose_baseline, read_pred_json, save_plots, score,
                                          summary, table_row)
