@@ -5,6 +5,7 @@ start-up checks (plus one real start-up refusal as a process)."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -537,8 +538,6 @@ def test_startup_refuses_bad_model_files_naming_the_file(model_files, pose, dete
 
 
 def test_startup_builds_the_pipeline_and_refuses_unavailable_options(model_files):
-    import importlib.util
-
     import torch
 
     from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
@@ -548,9 +547,11 @@ def test_startup_builds_the_pipeline_and_refuses_unavailable_options(model_files
     parts = build_pipeline(HandPoseNodeConfig(**cfg, max_hands=3))
     assert parts.predictor.model_id == "tiny" and parts.detector_model_id == "tiny_detector"
     assert parts.pipeline.config.tracker.max_hands == 3 and parts.detector.max_hands == 3
-    if importlib.util.find_spec("mediapipe") is None:
-        with pytest.raises(StartupError, match="mediapipe package, which is not installed"):
-            build_pipeline(HandPoseNodeConfig(**cfg, estimator="mediapipe"))
+    missing = model_files["pose"].parent / "no_venv" / "bin" / "python"
+    with pytest.raises(StartupError, match=rf"MediaPipe interpreter {re.escape(str(missing))} "
+                       r"does not exist.*bash scripts/setup_peers\.sh"):
+        build_pipeline(HandPoseNodeConfig(**cfg, estimator="mediapipe",
+                                          mediapipe_python=str(missing)))
     if not torch.cuda.is_available():
         with pytest.raises(StartupError, match="no CUDA device"):
             build_pipeline(HandPoseNodeConfig(**dict(cfg, device="cuda"),

@@ -27,6 +27,7 @@ BLOCK_ROS = textwrap.dedent("""
 # Scripts shipped in the package that run in another interpreter, never imported here.
 OTHER_INTERPRETER = {
     "rejshand_ros.bench.peers.mediapipe_worker": "runs in .venv-peers (mediapipe, numpy 1)",
+    "rejshand_ros.mediapipe_hands.worker": "runs in .venv-peers (mediapipe, numpy 1)",
 }
 
 

@@ -88,7 +88,7 @@ def _make_node_class():
             self.cfg = cfg = declare_parameters(self)
             self.parts = build_pipeline(cfg)
             self.pipeline = self.parts.pipeline
-            self.predictor = self.parts.predictor
+            self.info = self.parts.info
             self.stats = NodeStats()
             self.warnings = ThrottledWarnings(self.get_logger().warning, period_s=5.0)
             self.slot: FrameSlot[PendingFrame] = FrameSlot()
@@ -125,17 +125,13 @@ def _make_node_class():
             self.debug_pub = self.create_publisher(Image, "debug_image", 1)
             self.tf_pub = self.create_publisher(TFMessage, "/tf", QoSProfile(depth=100))
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-            self._ensure_mesh(self.predictor.mesh_id)
+            self._ensure_mesh(self.info.mesh_id)
             self.create_timer(cfg.diagnostics_period, self._on_diagnostics_timer)
             self.worker = threading.Thread(target=self._worker_loop, name="hand_pose_worker",
                                            daemon=True)
             self.worker.start()
             self.get_logger().info(
-                f"pose model {self.predictor.model_path} ({self.predictor.model_id}, "
-                f"{self.predictor.input_size} px), detector {self.parts.detector_path}; "
-                f"device {self.predictor.device}, backend {self.predictor.engine.backend}, "
-                f"{self.predictor.engine.precision}; "
-                f"listening on {self.resolve_topic_name(self.image_topic)} "
+                f"{self.info.summary}; listening on {self.resolve_topic_name(self.image_topic)} "
                 f"({cfg.qos_reliability})")
 
         # -- executor callbacks (cheap: never run inference here) ---------------------
@@ -158,21 +154,22 @@ def _make_node_class():
             values.update(self._static_info())
             self.diag_pub.publish(diagnostic_array(
                 f"{self.get_fully_qualified_name()}: hand pose estimation",
-                str(self.predictor.device), level, message, values,
+                self.info.device, level, message, values,
                 self.get_clock().now().to_msg()))
 
         def _static_info(self) -> dict[str, object]:
             cfg = self.cfg
             return {
-                "device": str(self.predictor.device), "backend": self.predictor.engine.backend,
-                "precision": self.predictor.engine.precision, "estimator": cfg.estimator,
-                "model_id": self.predictor.model_id,
-                "model_file": str(self.predictor.model_path),
+                "device": self.info.device, "backend": self.info.backend,
+                "precision": self.info.precision, "estimator": cfg.estimator,
+                "model_id": self.info.model_id, "model_file": self.info.model_file,
                 "detector_model_id": self.parts.detector_model_id,
                 "image_topic": self.resolve_topic_name(self.image_topic),
                 "qos_reliability": cfg.qos_reliability,
                 "camera_info": "valid" if self.camera is not None else "none",
                 "tracks": len(self.pipeline.tracker.tracks),
+                **({"mediapipe_worker_restarts": self.pipeline.worker.restarts}
+                   if cfg.estimator == "mediapipe" else {}),
             }
 
         # -- worker ------------------------------------------------------------------
@@ -189,10 +186,18 @@ def _make_node_class():
                 except Exception as exc:  # noqa: BLE001 - one bad frame must not stop us
                     if self.slot.closed or not self.context.ok():
                         break
-                    self.pipeline.reset()
                     self.get_logger().debug(traceback.format_exc())
                     self._fail(f"frame dropped, pipeline error ({type(exc).__name__}: "
                                f"{exc}); tracks reset")
+                    self._reset_after_error()
+
+        def _reset_after_error(self) -> None:
+            try:
+                self.pipeline.reset()
+            except Exception as exc:  # noqa: BLE001 - e.g. the MediaPipe worker won't start
+                self.stats.count("track_reset_failures")
+                self.warnings.warn(f"tracks reset failed ({type(exc).__name__}: {exc}); "
+                                   "the next frame tries again")
 
         def _fail(self, message: str) -> None:
             self.stats.failed(message)
@@ -280,12 +285,12 @@ def _make_node_class():
             if self.markers_pub.get_subscription_count() > 0:
                 track_ids = [hand.track_id for hand in hands if hand.vertices is not None]
                 mesh_tracks = (self.mesh_limiter.due(track_ids, time.monotonic())
-                               if self.predictor.faces is not None else set())
+                               if self.info.faces is not None else set())
                 array, self.shown_tracks = marker_msgs.frame_markers(
                     hands, header, self.shown_tracks,
                     camera=self._camera_for(width, height) or CameraModel.default_for(width,
                                                                                        height),
-                    display_depth=self.cfg.marker_display_depth, faces=self.predictor.faces,
+                    display_depth=self.cfg.marker_display_depth, faces=self.info.faces,
                     mesh_tracks=mesh_tracks, mesh_lifetime_s=self.mesh_limiter.lifetime_s)
                 self.markers_pub.publish(array)
                 self.stats.count("mesh_markers", len(mesh_tracks))
@@ -299,9 +304,9 @@ def _make_node_class():
 
         def _ensure_mesh(self, mesh_id: str) -> None:
             """Publish the faces of ``mesh_id`` once (latched)."""
-            faces = self.predictor.faces
+            faces = self.info.faces
             if (mesh_id and mesh_id not in self.published_meshes and faces is not None
-                    and mesh_id == self.predictor.mesh_id):
+                    and mesh_id == self.info.mesh_id):
                 self.mesh_pub.publish(mesh_to_msg(mesh_id, np.asarray(faces)))
                 self.published_meshes.add(mesh_id)
 
@@ -309,6 +314,7 @@ def _make_node_class():
             self.slot.close()
             if self.worker.is_alive():
                 self.worker.join(timeout=10.0)
+            self.parts.close()
             super().destroy_node()
 
     return HandPoseNode

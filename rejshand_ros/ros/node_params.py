@@ -25,9 +25,12 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "the model shipped in the package"),
     ParamSpec("detector_model_path", "", "hand detector file (.safetensors, "
               "rejshand-detector); empty: the detector shipped in the package"),
-    ParamSpec("estimator", "rejshand", "pose estimator: rejshand (the ReJSHand network) or "
-              "mediapipe (reserved: not available in this version)",
-              choices=("rejshand", "mediapipe")),
+    ParamSpec("estimator", "rejshand", "pose estimator: rejshand (the ReJSHand network, "
+              "with mesh) or mediapipe (MediaPipe Hands 0.10.14 in a worker process: "
+              "21 keypoints, no mesh)", choices=("rejshand", "mediapipe")),
+    ParamSpec("mediapipe_python", "", "Python interpreter with mediapipe==0.10.14 for "
+              "estimator mediapipe; empty: .venv-peers/bin/python beside this install's "
+              "venv or in a folder above the package (bash scripts/setup_peers.sh)"),
     ParamSpec("device", "auto", "auto (CUDA when available), cuda or cpu",
               choices=("auto", "cuda", "cpu")),
     ParamSpec("cuda_fallback", "warn", "device cuda without a GPU: warn (run on CPU) or "
@@ -92,6 +95,7 @@ class HandPoseNodeConfig:
     model_path: str = ""
     detector_model_path: str = ""
     estimator: str = "rejshand"
+    mediapipe_python: str = ""
     device: str = "auto"
     cuda_fallback: str = "warn"
     backend: str = "auto"

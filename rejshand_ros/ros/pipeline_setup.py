@@ -7,18 +7,23 @@ and what was expected there.
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from rejshand_ros.detection import HandDetector
+from rejshand_ros.line_worker import WorkerError
+from rejshand_ros.mediapipe_hands.client import (MediaPipeHandsWorker,
+                                                 default_mediapipe_python,
+                                                 missing_interpreter_message)
+from rejshand_ros.mediapipe_hands.pipeline import MediaPipePipeline
 from rejshand_ros.model.model_file import ModelFileError
 from rejshand_ros.pipeline import HandPipeline
 from rejshand_ros.predictor import Predictor, default_model_path
 from rejshand_ros.ros.node_params import HandPoseNodeConfig
 
-MEDIAPIPE_INSTALL = ("pip install --no-deps mediapipe==0.10.14 absl-py attrs flatbuffers "
-                     "'protobuf<5'")
+ESTIMATORS = ("rejshand", "mediapipe")
 
 
 class StartupError(RuntimeError):
@@ -26,28 +31,47 @@ class StartupError(RuntimeError):
 
 
 @dataclass
-class PipelineParts:
-    """What the node runs, and what it reports about it."""
+class EstimatorInfo:
+    """What the node reports about its estimator: start-up log line, diagnostics, and
+    the mesh faces it publishes (None: no mesh)."""
 
-    pipeline: HandPipeline
-    predictor: Predictor
-    detector: HandDetector
-    detector_path: Path
-    detector_model_id: str
+    model_id: str
+    model_file: str
+    device: str
+    backend: str
+    precision: str
+    summary: str
+    mesh_id: str = ""
+    faces: np.ndarray | None = None
+
+
+@dataclass
+class PipelineParts:
+    """What the node runs, and what it reports about it. ``predictor`` and ``detector``
+    are None for the MediaPipe estimator (MediaPipe detects and tracks by itself)."""
+
+    pipeline: HandPipeline | MediaPipePipeline
+    info: EstimatorInfo
+    predictor: Predictor | None = None
+    detector: HandDetector | None = None
+    detector_path: Path | None = None
+    detector_model_id: str = ""
+
+    def close(self) -> None:
+        """Stop what runs outside this process (the MediaPipe worker)."""
+        if isinstance(self.pipeline, MediaPipePipeline):
+            self.pipeline.close()
 
 
 def check_estimator(estimator: str) -> None:
-    """Raise StartupError unless ``estimator`` can run in this installation."""
-    if estimator == "rejshand":
-        return
-    if estimator == "mediapipe":
-        if importlib.util.find_spec("mediapipe") is None:
-            raise StartupError(
-                "estimator 'mediapipe' needs the optional mediapipe package, which is not "
-                f"installed ({MEDIAPIPE_INSTALL}); or set estimator:=rejshand")
-        raise StartupError("estimator 'mediapipe' is reserved and not implemented in this "
-                           "version; set estimator:=rejshand")
-    raise StartupError(f"unknown estimator {estimator!r} (rejshand, mediapipe)")
+    """Raise StartupError unless ``estimator`` is one this version knows."""
+    if estimator not in ESTIMATORS:
+        raise StartupError(f"unknown estimator {estimator!r} ({', '.join(ESTIMATORS)})")
+
+
+def mediapipe_python_path(cfg: HandPoseNodeConfig) -> Path:
+    """The parameter mediapipe_python, or the default .venv-peers interpreter."""
+    return Path(cfg.mediapipe_python) if cfg.mediapipe_python else default_mediapipe_python()
 
 
 def _load_predictor(cfg: HandPoseNodeConfig) -> Predictor:
@@ -81,15 +105,49 @@ def _load_detector(cfg: HandPoseNodeConfig, device: str) -> HandDetector:
         raise StartupError(f"cannot load the detector ({exc}); {what}") from exc
 
 
+def build_mediapipe_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
+    """Start the MediaPipe worker in its interpreter and warm it up.
+
+    Raises:
+        StartupError: the interpreter is missing or the worker does not start there.
+    """
+    python = mediapipe_python_path(cfg)
+    if not python.is_file():
+        raise StartupError(f"estimator 'mediapipe': {missing_interpreter_message(python)}")
+    try:
+        worker = MediaPipeHandsWorker(python, cfg.max_hands)
+    except WorkerError as exc:
+        raise StartupError(f"estimator 'mediapipe': the MediaPipe worker does not start "
+                           f"with {python} ({exc}); recreate .venv-peers with "
+                           "`bash scripts/setup_peers.sh`") from exc
+    try:
+        pipeline = MediaPipePipeline(worker, cfg.pipeline_config(),
+                                     hand_size=cfg.hand_size or None)
+        pipeline.warm_up()
+    except (ValueError, WorkerError) as exc:
+        worker.close()
+        raise StartupError(f"estimator 'mediapipe' failed to start: {exc}") from exc
+    version = worker.versions.get("mediapipe", "?")
+    info = EstimatorInfo(
+        model_id=pipeline.model_id, model_file=str(python), device="cpu",
+        backend=f"mediapipe {version}", precision="fp32",
+        summary=f"MediaPipe Hands {version} (model_complexity 1, tracking mode) in a "
+                f"worker process of {python}; no mesh")
+    return PipelineParts(pipeline=pipeline, info=info)
+
+
 def build_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
     """Load the models named by ``cfg``, wire the pipeline and warm it up (the first
     frame then runs at steady-state speed).
 
     Raises:
         StartupError: estimator unavailable, a model file missing, truncated, corrupt
-            or of another architecture, CUDA refused, or invalid settings.
+            or of another architecture, CUDA refused, the MediaPipe interpreter missing,
+            or invalid settings.
     """
     check_estimator(cfg.estimator)
+    if cfg.estimator == "mediapipe":
+        return build_mediapipe_pipeline(cfg)
     predictor = _load_predictor(cfg)
     detector = _load_detector(cfg, str(predictor.device))
     try:
@@ -97,7 +155,16 @@ def build_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
     except ValueError as exc:
         raise StartupError(f"invalid tracking/smoothing settings: {exc}") from exc
     pipeline.warm_up()
-    return PipelineParts(pipeline=pipeline, predictor=predictor, detector=detector,
-                         detector_path=Path(cfg.detector_path()),
-                         detector_model_id=detector.metadata.model_id
-                         or Path(cfg.detector_path()).stem)
+    detector_path = Path(cfg.detector_path())
+    info = EstimatorInfo(
+        model_id=predictor.model_id, model_file=str(predictor.model_path),
+        device=str(predictor.device), backend=predictor.engine.backend,
+        precision=predictor.engine.precision, mesh_id=predictor.mesh_id,
+        faces=predictor.faces,
+        summary=f"pose model {predictor.model_path} ({predictor.model_id}, "
+                f"{predictor.input_size} px), detector {detector_path}; device "
+                f"{predictor.device}, backend {predictor.engine.backend}, "
+                f"{predictor.engine.precision}")
+    return PipelineParts(pipeline=pipeline, info=info, predictor=predictor, detector=detector,
+                         detector_path=detector_path,
+                         detector_model_id=detector.metadata.model_id or detector_path.stem)
