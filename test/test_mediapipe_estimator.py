@@ -142,3 +142,57 @@ def test_line_worker_sends_payloads_reports_errors_and_a_crash(tmp_path):
     worker.close()
     with pytest.raises(WorkerError, match="cannot start the echo worker"):
         LineWorker([str(tmp_path / "missing")], "echo worker")
+
+
+# -- the real MediaPipe worker in .venv-peers ----------------------------------------------
+@pytest.fixture(scope="module")
+def mediapipe_python() -> Path:
+    setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
+                           capture_output=True, text=True, timeout=600)
+    if setup.returncode != 0:
+        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
+                    f"installed): {setup.stderr[-500:]}")
+    return Path(setup.stdout.strip().splitlines()[-1])
+
+
+def synthetic_scores(python: Path, num_scenes: int = 8, frames: int = 3) -> dict:
+    """MediaPipe estimator (no smoothing) on short synthetic sequences of one hand: mean
+    2D error / box side and handedness accuracy over the frames with the hand found."""
+    from rejshand_ros.mediapipe_hands.client import MediaPipeHandsWorker
+    from rejshand_ros.mediapipe_hands.pipeline import MediaPipePipeline
+    from rejshand_ros.pipeline import PipelineConfig
+    from rejshand_ros.sources.synthetic import SyntheticSource
+    from rejshand_ros.tracking.tracks import SmoothingConfig, square_box
+
+    pipeline = MediaPipePipeline(MediaPipeHandsWorker(python, max_hands=2),
+                                 PipelineConfig(smoothing=SmoothingConfig(enabled=False)))
+    errors, correct, total = [], 0, 0
+    try:
+        for seed in range(num_scenes):
+            source = SyntheticSource(seed=seed, num_frames=frames)
+            pipeline.reset()
+            for index in range(frames):
+                image, K, (truth,) = source.render(index)
+                hands = pipeline.process(image, index / 30.0, CameraModel(K)).hands
+                total += 1
+                if not hands:
+                    continue
+                hand = min(hands, key=lambda h: np.linalg.norm(h.uv - truth.uv, 1).mean())
+                box = square_box(truth.uv, 1.0)[1]
+                errors.append(np.linalg.norm(hand.uv - truth.uv, axis=1).mean() / box)
+                correct += hand.handedness == truth.handedness
+                assert hand.absolute and hand.vertices is None
+    finally:
+        pipeline.close()
+    return {"frames": total, "found": len(errors), "uv_error_box": float(np.mean(errors)),
+            "handedness_accuracy": correct / max(len(errors), 1)}
+
+
+@pytest.mark.slow
+def test_mediapipe_finds_synthetic_hands_with_small_2d_error_and_right_handedness(
+        mediapipe_python):
+    scores = synthetic_scores(mediapipe_python)
+    print(scores)
+    assert scores["found"] >= 0.7 * scores["frames"], scores
+    assert scores["uv_error_box"] < 0.15, scores  # well under the box size
+    assert scores["handedness_accuracy"] >= 0.8, scores
