@@ -196,3 +196,30 @@ def test_mediapipe_finds_synthetic_hands_with_small_2d_error_and_right_handednes
     assert scores["found"] >= 0.6 * scores["frames"], scores  # 69 % over 200 frames
     assert scores["uv_error_box"] < 0.15, scores  # well under the box size
     assert scores["handedness_accuracy"] >= 0.8, scores
+
+
+@pytest.mark.slow
+def test_predict_cli_with_the_mediapipe_estimator(tmp_path, mediapipe_python, venv_bin):
+    import json
+
+    import cv2
+
+    from rejshand_ros.sources.synthetic import SyntheticSource
+
+    image, _, (truth,) = SyntheticSource(seed=3, num_frames=4).render(0)
+    cv2.imwrite(str(tmp_path / "hand.png"), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+    command = [str(venv_bin / "rejshand-predict"), str(tmp_path / "hand.png"), "--out",
+               str(tmp_path / "out"), "--estimator", "mediapipe", "--no-overlay"]
+    done = subprocess.run(command + ["--mediapipe-python", str(mediapipe_python)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (hand,) = json.loads((tmp_path / "out" / "hand.json").read_text())["hands"]
+    assert hand["handedness"] == truth.handedness.value and hand["vertices"] is None
+    error = np.linalg.norm(np.asarray(hand["keypoints_2d"]) - truth.uv, axis=1).mean()
+    assert error < 0.15 * np.ptp(truth.uv, axis=0).max(), error
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["model_id"] == "mediapipe_hands_0.10.14" and summary["mesh_id"] == ""
+    missing = tmp_path / "nowhere" / "python"
+    done = subprocess.run(command + ["--mediapipe-python", str(missing)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and f"interpreter {missing} does not exist" in done.stderr

@@ -26,6 +26,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files, video files or folders of them")
     parser.add_argument("--out", required=True, help="output directory")
+    parser.add_argument("--estimator", choices=("rejshand", "mediapipe"), default="rejshand",
+                        help="rejshand (our network, with mesh; default) or mediapipe "
+                        "(MediaPipe Hands 0.10.14 in .venv-peers: keypoints, no mesh)")
+    parser.add_argument("--mediapipe-python", default="",
+                        help="--estimator mediapipe: Python with mediapipe==0.10.14 "
+                        "(default: .venv-peers/bin/python, made by bash scripts/setup_peers.sh)")
     parser.add_argument("--model", help="pose model file (default: the shipped model)")
     parser.add_argument("--detector-model", help="hand detector file (default: the shipped one)")
     parser.add_argument("--camera-info", metavar="YAML",
@@ -80,6 +86,13 @@ class Runner:
 
         self.args = args
         self.out = Path(args.out)
+        self.stats = {"images": 0, "videos": 0, "frames": 0, "hands": 0, "failed": []}
+        self.calibration = CameraCalibration.load(args.camera_info) if args.camera_info else None
+        self.camera = (CameraModel(self.calibration.K, self.calibration.D)
+                       if self.calibration is not None else None)
+        if args.estimator == "mediapipe":
+            self._build_mediapipe(args)
+            return
         self.predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
                                                    backend=args.backend,
                                                    num_threads=args.threads))
@@ -95,15 +108,33 @@ class Runner:
                                      max_hands=args.max_hands,
                                      backend=detector_backend(args.backend))
         self.detector_id = self.detector.metadata.model_id or detector_path.stem
-        self.calibration = CameraCalibration.load(args.camera_info) if args.camera_info else None
-        self.camera = (CameraModel(self.calibration.K, self.calibration.D)
-                       if self.calibration is not None else None)
         tracker = TrackerConfig(max_hands=args.max_hands,
                                 presence_threshold=args.presence_threshold)
         self.smoothing = SmoothingConfig(enabled=not args.no_smoothing)
         self.pipeline = HandPipeline(self.predictor, self.detector,
                                      PipelineConfig(tracker=tracker, smoothing=self.smoothing))
-        self.stats = {"images": 0, "videos": 0, "frames": 0, "hands": 0, "failed": []}
+        self.model_file, self.model_id = str(self.predictor.model_path), self.predictor.model_id
+        self.mesh_id, self.faces = self.predictor.mesh_id, self.predictor.faces
+        self.parts = None
+
+    def _build_mediapipe(self, args: argparse.Namespace) -> None:
+        """The node's MediaPipe pipeline (same factory and settings mapping)."""
+        from rejshand_ros.ros.node_params import HandPoseNodeConfig
+        from rejshand_ros.ros.pipeline_setup import build_mediapipe_pipeline
+
+        cfg = HandPoseNodeConfig(estimator="mediapipe", mediapipe_python=args.mediapipe_python,
+                                 max_hands=args.max_hands,
+                                 presence_threshold=args.presence_threshold,
+                                 smoothing=not args.no_smoothing)
+        self.parts = build_mediapipe_pipeline(cfg)
+        self.pipeline = self.parts.pipeline
+        self.model_file, self.model_id = self.parts.info.model_file, self.parts.info.model_id
+        self.mesh_id, self.faces, self.detector_id = "", None, ""
+
+    def close(self) -> None:
+        """Stop the MediaPipe worker, if one runs."""
+        if self.parts is not None:
+            self.parts.close()
 
     def _process(self, image, index: int, time_s: float, source: Path, json_path: Path):
         if self.calibration is not None:
@@ -113,7 +144,7 @@ class Runner:
 
         write_json(json_path, frame_to_json(
             source, index, time_s, (image.shape[1], image.shape[0]), result.hands,
-            result.timings_ms, self.camera is not None, self.predictor.model_id,
+            result.timings_ms, self.camera is not None, self.model_id,
             self.detector_id, vertices=not self.args.no_vertices))
         self.stats["frames"] += 1
         self.stats["hands"] += len(result.hands)
@@ -167,14 +198,13 @@ class Runner:
     def write_summary(self, seconds: float) -> None:
         from rejshand_ros.cli.predict_io import write_json
 
-        faces = self.predictor.faces
-        if faces is not None and self.predictor.mesh_id:
-            write_json(self.out / f"mesh_{self.predictor.mesh_id}.json",
-                       {"mesh_id": self.predictor.mesh_id, "faces": faces.tolist()})
+        if self.faces is not None and self.mesh_id:
+            write_json(self.out / f"mesh_{self.mesh_id}.json",
+                       {"mesh_id": self.mesh_id, "faces": self.faces.tolist()})
         write_json(self.out / "summary.json", {
-            **self.stats, "seconds": round(seconds, 3),
-            "model": str(self.predictor.model_path), "model_id": self.predictor.model_id,
-            "detector_model_id": self.detector_id, "mesh_id": self.predictor.mesh_id,
+            **self.stats, "seconds": round(seconds, 3), "estimator": self.args.estimator,
+            "model": self.model_file, "model_id": self.model_id,
+            "detector_model_id": self.detector_id, "mesh_id": self.mesh_id,
             "units": {"keypoints_2d": "pixels (u right, v down)",
                       "joints_3d": "metres, camera optical frame; root-relative to joint 9 "
                                    "unless absolute",
@@ -192,21 +222,26 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         parser.error(str(exc))
     from rejshand_ros.model.model_file import ModelFileError
+    from rejshand_ros.ros.pipeline_setup import StartupError
     from rejshand_ros.sources import CalibrationError, SourceError
 
     start = time.monotonic()
     try:
         runner = Runner(args)
-    except (FileNotFoundError, ModelFileError, CalibrationError, ValueError) as exc:
+    except (FileNotFoundError, ModelFileError, CalibrationError, ValueError,
+            StartupError) as exc:
         print(f"rejshand-predict: error: {exc}", file=sys.stderr)
         return 2
-    for item in items:
-        try:
-            what = runner.image(item) if item.kind == "image" else runner.video(item)
-            print(f"{item.path}: {what}", file=sys.stderr, flush=True)
-        except (SourceError, CalibrationError) as exc:
-            runner.stats["failed"].append(str(item.path))
-            print(f"rejshand-predict: error: {exc}", file=sys.stderr, flush=True)
+    try:
+        for item in items:
+            try:
+                what = runner.image(item) if item.kind == "image" else runner.video(item)
+                print(f"{item.path}: {what}", file=sys.stderr, flush=True)
+            except (SourceError, CalibrationError) as exc:
+                runner.stats["failed"].append(str(item.path))
+                print(f"rejshand-predict: error: {exc}", file=sys.stderr, flush=True)
+    finally:
+        runner.close()
     runner.write_summary(time.monotonic() - start)
     stats = runner.stats
     print(f"rejshand-predict: {stats['frames']} frame(s) from {stats['images']} image(s) and "
