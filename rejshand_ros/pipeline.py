@@ -34,12 +34,13 @@ class Detector(Protocol):
 
 @dataclass
 class PipelineConfig:
-    """detect_interval: with fewer tracks than max_hands, run the detector every N-th
-    frame (1 = every such frame)."""
+    """detect_interval: while some hands are tracked but fewer than max_hands, run the
+    detector every N-th frame (1 = every such frame). Without any track it runs on every
+    frame, so a hand is found as soon as it appears; with max_hands tracks, never."""
 
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
-    detect_interval: int = 1
+    detect_interval: int = 4
 
 
 @dataclass
@@ -82,8 +83,9 @@ class HandPipeline:
         detected = False
         start = time.perf_counter()
         self._frames_since_detection += 1
-        if (self.detector is not None and self.tracker.wants_detection
-                and self._frames_since_detection >= self.config.detect_interval):
+        due = (not self.tracker.tracks
+               or self._frames_since_detection >= self.config.detect_interval)
+        if self.detector is not None and self.tracker.wants_detection and due:
             self.tracker.add_detections(self.detector.detect(image))
             self._frames_since_detection = 0
             detected = True

@@ -93,3 +93,44 @@ def test_smoothing_reduces_jitter_of_a_still_hand():
         raw.append(noisy.uv.copy())
         smooth.append(tracker.update([noisy], frame / 30, SmoothingConfig())[0].uv)
     assert np.std(np.array(smooth)[20:], axis=0).mean() < 0.5 * np.std(np.array(raw)[20:], axis=0).mean()
+
+
+class _CountingDetector:
+    """Returns ``found`` (mutable) and counts its calls."""
+
+    def __init__(self, found):
+        self.found, self.calls = found, 0
+
+    def detect(self, image):
+        self.calls += 1
+        return list(self.found)
+
+
+class _EchoPredictor:
+    """A hand centred in each box, always present."""
+
+    def predict(self, image, boxes, camera=None):
+        return [_hand(*box.center) for box in boxes]
+
+
+def test_detector_cadence_every_frame_without_tracks_every_nth_with_some():
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+
+    detector = _CountingDetector([])
+    pipeline = HandPipeline(_EchoPredictor(), detector,
+                            PipelineConfig(tracker=TrackerConfig(max_hands=2), smoothing=OFF,
+                                           detect_interval=4))
+    image = np.zeros((480, 640, 3), np.uint8)
+    ran = [pipeline.process(image, i * 0.1).detected for i in range(3)]
+    assert ran == [True, True, True] and detector.calls == 3  # no track: every frame
+    detector.found = [Det((100, 100), 80)]
+    ran = [pipeline.process(image, 0.3 + i * 0.1).detected for i in range(9)]
+    # found on the first, then one hand tracked (< max_hands): every 4th frame
+    assert ran == [True, False, False, False, True, False, False, False, True]
+    detector.found = [Det((100, 100), 80), Det((400, 300), 80)]
+    for i in range(5):
+        pipeline.process(image, 1.2 + i * 0.1)
+    calls = detector.calls
+    assert len(pipeline.tracker.tracks) == 2
+    pipeline.process(image, 2.0)
+    assert detector.calls == calls  # max_hands tracked: never

@@ -45,8 +45,8 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("max_hands", 2, "most hands tracked at once", 1, 16),
     ParamSpec("detector_score_threshold", 0.3, "minimum detector score to start a track",
               0.0, 1.0),
-    ParamSpec("detect_interval", 1, "while fewer than max_hands are tracked, run the "
-              "detector every N-th frame", 1, 1000),
+    ParamSpec("detect_interval", 4, "while some but fewer than max_hands hands are "
+              "tracked, run the detector every N-th frame (with none: every frame)", 1, 1000),
     ParamSpec("presence_threshold", 0.5, "a track ends when the hand presence score "
               "falls below this", 0.0, 1.0),
     ParamSpec("track_box_scale", 1.5, "tracking crop side / side of the previous "
@@ -103,7 +103,7 @@ class HandPoseNodeConfig:
     num_threads: int = 2
     max_hands: int = 2
     detector_score_threshold: float = 0.3
-    detect_interval: int = 1
+    detect_interval: int = 4
     presence_threshold: float = 0.5
     track_box_scale: float = 1.5
     smoothing: bool = True
