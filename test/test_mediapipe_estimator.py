@@ -188,7 +188,6 @@ def synthetic_scores(python: Path, num_scenes: int = 8, frames: int = 3) -> dict
             "handedness_accuracy": correct / max(len(errors), 1)}
 
 
-@pytest.mark.slow
 def test_mediapipe_finds_synthetic_hands_with_small_2d_error_and_right_handedness(
         mediapipe_python):
     scores = synthetic_scores(mediapipe_python)
@@ -198,7 +197,6 @@ def test_mediapipe_finds_synthetic_hands_with_small_2d_error_and_right_handednes
     assert scores["handedness_accuracy"] >= 0.8, scores
 
 
-@pytest.mark.slow
 def test_predict_cli_with_the_mediapipe_estimator(tmp_path, mediapipe_python, venv_bin):
     import json
 
