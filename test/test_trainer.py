@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from rejshand_ros.model.model_file import load_model_file
 from rejshand_ros.train.config import load_train_config, train_config_from_dict
 from rejshand_ros.train.trainer import CHECKPOINT, Trainer
 
@@ -43,6 +44,20 @@ def test_bf16_fixed_steps_write_checkpoints_models_and_curve(toy_dataset, tmp_pa
     for name in (CHECKPOINT, "model_last.safetensors", "model_best.safetensors", "metrics.csv"):
         assert (tmp_path / "run" / name).exists(), name
     assert len((tmp_path / "run" / "metrics.csv").read_text().splitlines()) == 3  # header + 2
+
+
+def test_channels_last_trains_and_exports_the_same_model(toy_dataset, tmp_path):
+    trainer = Trainer(_config(toy_dataset, tmp_path / "run", "channels_last=true",
+                              "max_steps=2", "val_every=2"))
+    conv = next(p for p in trainer.model.parameters()
+                if p.ndim == 4 and p.shape[1] > 1 and p.shape[2] > 1)
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()
+    assert trainer.fit(progress=False)["pa_mpjpe_mm"] > 0
+    exported, _ = load_model_file(tmp_path / "run" / "model_last.safetensors")
+    images = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        expected = trainer.model.eval()(images)["joints"]
+        assert torch.allclose(exported(images)["joints"], expected, atol=1e-5)
 
 
 def _run_cli(args, env=None, **kwargs):

@@ -79,6 +79,7 @@ class TrainConfig:
     precision: str = "auto"                # auto (fp16 on GPU, bf16 on CPU) | fp32 | bf16 | fp16
     device: str = "auto"
     num_threads: int = 0                   # CPU threads (0: torch default)
+    channels_last: bool = False            # NHWC weights: ~30% faster CPU steps for FastViT
     checkpoint_every: int = 500
     val_every: int = 1000
     log_every: int = 20

@@ -88,6 +88,8 @@ class Trainer:
         self.train_set = self.task.train_set
         torch.manual_seed(config.seed)
         self.model = self.task.build_model().to(self.device)
+        if config.channels_last:  # conv outputs follow the weights' layout (NHWC)
+            self.model = self.model.to(memory_format=torch.channels_last)
         self.ddp_model = self.model
         if self.world > 1:
             self.ddp_model = torch.nn.parallel.DistributedDataParallel(
