@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +76,15 @@ def toy_dataset(tmp_path_factory) -> Path:
     write_toy_split(root, "training", 24, seed=0)
     write_toy_split(root, "validation", 6, seed=1)
     return root
+
+
+@pytest.fixture(scope="session")
+def mediapipe_python() -> Path:
+    """The MediaPipe interpreter of .venv-peers (scripts/setup_peers.sh makes it, once;
+    skips the test when the install fails)."""
+    setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
+                           capture_output=True, text=True, timeout=600)
+    if setup.returncode != 0:
+        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
+                    f"installed): {setup.stderr[-500:]}")
+    return Path(setup.stdout.strip().splitlines()[-1])

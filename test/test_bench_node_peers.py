@@ -14,7 +14,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +22,6 @@ from rejshand_ros.bench.common import SuiteSkipped
 from rejshand_ros.bench.peers.compare import (FrameRun, compare, match_keypoints,
                                               paired_ratio, score)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def _hand(u: float, v: float) -> np.ndarray:
@@ -186,22 +184,12 @@ def test_peers_suite_is_skipped_with_the_setup_command_without_its_venv(tmp_path
 
 
 # --------------------------------------------------------------------------- real peers
-@pytest.fixture(scope="module")
-def peers_python() -> Path:
-    setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
-                           capture_output=True, text=True, timeout=600)
-    if setup.returncode != 0:
-        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
-                    f"installed): {setup.stderr[-500:]}")
-    return Path(setup.stdout.strip().splitlines()[-1])
-
-
 @pytest.mark.slow
-def test_peers_suite_runs_mediapipe_and_ours_on_the_same_frames(peers_python):
+def test_peers_suite_runs_mediapipe_and_ours_on_the_same_frames(mediapipe_python):
     from rejshand_ros.bench import peers_suite
 
     opts = argparse.Namespace(quick=True, threads=1, rounds=None, warmup=None,
-                              progress=False, peers_python=peers_python, peers_frames=None)
+                              progress=False, peers_python=mediapipe_python, peers_frames=None)
     result = peers_suite.run(opts)
     rows = {row["case"]: row for row in result["rows"]}
     mediapipe, ours = rows["mediapipe"], rows["ours"]

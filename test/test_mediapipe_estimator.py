@@ -21,7 +21,6 @@ from rejshand_ros.prediction import Handedness
 from rejshand_ros.predictor import CameraModel
 from rejshand_ros.tracking.tracks import HandTracker, TrackerConfig
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 K = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
 
 
@@ -145,16 +144,6 @@ def test_line_worker_sends_payloads_reports_errors_and_a_crash(tmp_path):
 
 
 # -- the real MediaPipe worker in .venv-peers ----------------------------------------------
-@pytest.fixture(scope="module")
-def mediapipe_python() -> Path:
-    setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
-                           capture_output=True, text=True, timeout=600)
-    if setup.returncode != 0:
-        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
-                    f"installed): {setup.stderr[-500:]}")
-    return Path(setup.stdout.strip().splitlines()[-1])
-
-
 def synthetic_scores(python: Path, num_scenes: int = 8, frames: int = 3) -> dict:
     """MediaPipe estimator (no smoothing) on short synthetic sequences of one hand: mean
     2D error / box side and handedness accuracy over the frames with the hand found."""

@@ -19,7 +19,6 @@ import pytest
 from rejshand_ros.resources import config_path
 from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 NODE_EXE = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
 FRAME_ID = "camera_optical_frame"
 
@@ -50,16 +49,6 @@ def test_node_refuses_to_start_without_the_mediapipe_interpreter(tmp_path):
     assert f"the MediaPipe interpreter {missing} does not exist" in result.stderr
     assert "bash scripts/setup_peers.sh" in result.stderr
     assert "Traceback" not in result.stderr
-
-
-@pytest.fixture(scope="module")
-def mediapipe_python() -> Path:
-    setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
-                           capture_output=True, text=True, timeout=600)
-    if setup.returncode != 0:
-        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
-                    f"installed): {setup.stderr[-500:]}")
-    return Path(setup.stdout.strip().splitlines()[-1])
 
 
 def _camera_info(K: np.ndarray, width: int, height: int, header):
