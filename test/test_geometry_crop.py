@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rejshand_ros.geometry.crop import (
+    upright_rotation_rad,
     box_from_keypoints,
     camera_to_crop_3d,
     crop_from_box,
@@ -188,3 +189,28 @@ def test_arbitrary_boxes_cameras_and_images_only_raise_the_documented_error(
     assert crop.shape[:2] == (out_size, out_size) and crop.dtype == np.uint8
     if channels not in (None, 1):
         assert crop.shape[2] == channels
+
+
+@pytest.mark.parametrize("angle_deg", [-170.0, -90.0, -30.0, 0.0, 45.0, 90.0, 180.0])
+@pytest.mark.parametrize("perspective", [False, True])
+def test_upright_rotation_turns_wrist_to_middle_mcp_upwards(angle_deg, perspective):
+    # a hand whose wrist -> middle MCP vector points at angle_deg (image axes, y down)
+    uv = np.zeros((21, 2))
+    uv[:] = (320.0, 240.0)
+    direction = np.array([np.cos(np.deg2rad(angle_deg)), np.sin(np.deg2rad(angle_deg))])
+    uv[9] = uv[0] + 60.0 * direction
+    rotation = upright_rotation_rad(uv)
+    assert -np.pi < rotation <= np.pi
+    K = np.array([[500.0, 0, 320], [0, 500.0, 240], [0, 0, 1]])
+    center = (uv[0] + uv[9]) / 2
+    transform = (perspective_crop_from_box(center, 150.0, K, 128, rotation) if perspective
+                 else crop_from_box(center, 150.0, 128, rotation))
+    crop = full_to_crop(uv[[0, 9]], transform)
+    v = crop[1] - crop[0]
+    assert v[1] < 0 and abs(v[0]) < 1e-6 * 128 + 0.02 * abs(v[1])
+
+
+def test_upright_rotation_of_degenerate_hands_is_zero():
+    assert upright_rotation_rad(np.zeros((21, 2))) == 0.0
+    uv = np.full((21, 2), np.nan)
+    assert upright_rotation_rad(uv) == 0.0

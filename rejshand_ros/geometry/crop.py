@@ -268,6 +268,22 @@ def mirror_x_3d(points: np.ndarray) -> np.ndarray:
     return out
 
 
+def upright_rotation_rad(uv: np.ndarray, root: int = 0, tip: int = 9) -> float:
+    """Crop roll (``rotation_rad`` of the crop functions) that turns the hand upright.
+
+    Upright, as in MediaPipe's hand crops: the vector from the wrist (joint ``root``) to
+    the middle-finger MCP (joint ``tip``) points up (-y) in the crop. ``uv``: (21, 2)
+    full-image pixels. Returns an angle in (-pi, pi]; 0.0 when the two points coincide
+    or are not finite.
+    """
+    pts = np.asarray(uv, dtype=np.float64).reshape(-1, 2)
+    v = pts[tip] - pts[root]
+    if not np.all(np.isfinite(v)) or not np.any(v):
+        return 0.0
+    angle = -np.pi / 2.0 - np.arctan2(v[1], v[0])
+    return float(np.pi - (np.pi - angle) % (2.0 * np.pi))
+
+
 def box_from_keypoints(uv: np.ndarray, scale: float = 1.25) -> Box:
     """Square box around (K, 2) pixel keypoints: bbox centre, side = max(w, h) * scale.
 
