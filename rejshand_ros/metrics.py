@@ -43,6 +43,26 @@ def _points3(x: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
+#: the real-photo yardstick: hand-centred 256 px images whose hand (keypoint box) is
+#: 256 / 1.35 px across; 2D errors are reported in its pixels
+YARDSTICK_SIZE_PX = 256
+YARDSTICK_HAND_PX = YARDSTICK_SIZE_PX / 1.35
+
+
+def uv_error_px256(pred_uv: np.ndarray, gt_uv: np.ndarray) -> np.ndarray:
+    """(N,) mean 2D keypoint error per sample in pixels of the 256 px yardstick image:
+    the error relative to the true keypoint box side, times ``YARDSTICK_HAND_PX``.
+    ``pred_uv``, ``gt_uv``: (N, J, 2) in any common unit (pixels, unit crop coords)."""
+    pred = np.asarray(pred_uv, dtype=np.float64)
+    gt = np.asarray(gt_uv, dtype=np.float64)
+    if pred.shape != gt.shape or pred.ndim != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"uv arrays must both be (N, J, 2), got {pred.shape} and {gt.shape}")
+    side = np.ptp(gt, axis=1).max(axis=1)
+    if np.any(side <= 0):
+        raise ValueError("a ground-truth hand has a degenerate keypoint box")
+    return np.linalg.norm(pred - gt, axis=-1).mean(axis=1) / side * YARDSTICK_HAND_PX
+
+
 def keypoint_errors(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
     """Euclidean distances (N, K) between (N, K, 3) point sets (unit of the input)."""
     d = np.asarray(pred, dtype=np.float64) - np.asarray(gt, dtype=np.float64)

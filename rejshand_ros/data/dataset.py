@@ -10,7 +10,9 @@ import torch
 from torch.utils.data import Dataset
 
 from rejshand_ros.data.freihand import DatasetError, SplitAnnotations
-from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig, make_negative_sample, make_sample
+from rejshand_ros.data.labelled import LabelledAnnotations
+from rejshand_ros.data.sample import (NO_AUGMENT, AugmentConfig, Sample, make_negative_sample,
+                                      make_sample, make_sample_2d)
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +36,8 @@ class HandCropDataset(Dataset):
 
     Items are dicts of tensors: image (3, S, S) float32 in [0, 1] (RGB, not normalised:
     the model normalises), uv (21, 2), joints (21, 3), vertices (V, 3), presence (),
-    right (), has_vertices ().
+    right (), has_vertices (), and the per-sample loss weights w2d, w3d, wv () (which
+    targets exist: here 2D and 3D for every hand, vertices where the split has them).
     """
 
     def __init__(self, annotations: SplitAnnotations, size: int,
@@ -87,16 +90,76 @@ class HandCropDataset(Dataset):
             verts = ann.verts[sid] if ann.verts is not None else None
             sample = make_sample(image, ann.K[sid], ann.xyz[sid], verts, bool(ann.handedness[sid]),
                                  self.size, self.augment, rng)
-        has_vertices = sample.vertices is not None and sample.presence > 0
-        vertices = sample.vertices if sample.vertices is not None \
-            else np.zeros((self.num_vertices, 3), np.float32)
-        return {
-            "image": torch.from_numpy(sample.image).permute(2, 0, 1).float().div_(255.0),
-            "uv": torch.from_numpy(sample.uv),
-            "joints": torch.from_numpy(sample.joints),
-            "vertices": torch.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)),
-            "presence": torch.tensor(sample.presence, dtype=torch.float32),
-            "right": torch.tensor(sample.right, dtype=torch.float32),
-            "has_vertices": torch.tensor(float(has_vertices), dtype=torch.float32),
-            "index": torch.tensor(int(index)),
-        }
+        return sample_to_item(sample, index, self.num_vertices)
+
+
+def sample_to_item(sample: Sample, index: int, num_vertices: int) -> dict[str, torch.Tensor]:
+    """A Sample -> the tensors a batch holds, with loss weights saying which targets exist."""
+    has_vertices = sample.vertices is not None and sample.presence > 0
+    has_joints = sample.joints is not None and sample.presence > 0
+    vertices = sample.vertices if sample.vertices is not None \
+        else np.zeros((num_vertices, 3), np.float32)
+    joints = sample.joints if sample.joints is not None else np.zeros((21, 3), np.float32)
+
+    def scalar(value: float) -> torch.Tensor:
+        return torch.tensor(float(value), dtype=torch.float32)
+
+    return {
+        "image": torch.from_numpy(sample.image).permute(2, 0, 1).float().div_(255.0),
+        "uv": torch.from_numpy(sample.uv),
+        "joints": torch.from_numpy(np.ascontiguousarray(joints, dtype=np.float32)),
+        "vertices": torch.from_numpy(np.ascontiguousarray(vertices, dtype=np.float32)),
+        "presence": scalar(sample.presence),
+        "right": scalar(sample.right),
+        "has_vertices": scalar(has_vertices),
+        "w2d": scalar(sample.presence),
+        "w3d": scalar(has_joints),
+        "wv": scalar(has_vertices),
+        "index": torch.tensor(int(index)),
+    }
+
+
+class LabelledCropDataset(Dataset):
+    """Crops of a 2D-labelled split (``rejshand_ros.data.labelled``: real photos with
+    teacher labels), cropped from the 2D keypoints, never from an invented camera.
+
+    Items as HandCropDataset's; w3d is 1 where the split has 3D joints (teacher), wv 0.
+    Reproducible per (seed, epoch, index) like HandCropDataset.
+    """
+
+    def __init__(self, annotations: LabelledAnnotations, size: int,
+                 augment: AugmentConfig = NO_AUGMENT, seed: int = 0, skip_bad: bool = False,
+                 num_vertices: int = 778) -> None:
+        self.annotations = annotations
+        self.size, self.augment, self.seed = int(size), augment, int(seed)
+        self.skip_bad, self.num_vertices, self.epoch = skip_bad, num_vertices, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.annotations.num_samples
+
+    def _load(self, index: int) -> tuple[int, np.ndarray]:
+        for attempt in range(len(self)):
+            sample_id = (index + attempt) % len(self)
+            path = self.annotations.image_path(sample_id)
+            image = read_rgb(path)
+            if image is not None:
+                return sample_id, image
+            message = f"missing or unreadable image {path} (dataset index {sample_id})"
+            if not self.skip_bad:
+                raise DatasetError(message)
+            log.warning("skipping: %s", message)
+        raise DatasetError(f"no readable image in {self.annotations.root / self.annotations.split}")
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, int(index)))
+        sample_id, image = self._load(int(index))
+        ann = self.annotations
+        xyz = None
+        if ann.xyz_rel is not None and np.isfinite(ann.xyz_rel[sample_id]).all():
+            xyz = ann.xyz_rel[sample_id]
+        sample = make_sample_2d(image, ann.uv[sample_id], xyz, bool(ann.handedness[sample_id]),
+                                self.size, self.augment, rng)
+        return sample_to_item(sample, index, self.num_vertices)

@@ -18,8 +18,8 @@ import cv2
 import numpy as np
 
 from rejshand_ros.geometry.crop import (CropTransform, box_from_keypoints, camera_to_crop_3d,
-                                        full_to_crop, perspective_crop_from_box, project,
-                                        warp_to_crop)
+                                        crop_from_box, full_to_crop, perspective_crop_from_box,
+                                        project, upright_rotation_rad, warp_to_crop)
 from rejshand_ros.keypoints import ROOT_JOINT
 
 EVAL_BOX_SCALE = 1.25  # FreiHAND protocol: bbox of the 2D keypoints x 1.25
@@ -44,6 +44,14 @@ class AugmentConfig:
     rotation_deg: in-plane roll range (uniform +-).
     flip_prob: probability of mirroring the crop (labels mirrored, handedness swapped).
     colour: strength of brightness/contrast/per-channel gain noise (0 disables).
+    blur_prob: probability of a Gaussian blur.
+    roll_reference: "image" (roll about the image axes, axis-aligned box, as before) or
+        "upright" (roll about the hand's upright orientation, ``upright_rotation_rad``,
+        box tight in the rolled frame: the crops a rotated detector box or a tracker
+        that follows the hand's orientation gives, as in MediaPipe).
+    any_roll_prob: probability of a uniform roll in (-180, 180] instead (robustness).
+    noise_prob, jpeg_prob, lowres_prob, gray_prob: camera realism: Gaussian sensor noise,
+        JPEG re-encoding (quality 25-90), down- then up-sampling (1.5-4x), greyscale.
     """
 
     center_jitter: float = 0.1
@@ -52,15 +60,30 @@ class AugmentConfig:
     flip_prob: float = 0.5
     colour: float = 0.2
     blur_prob: float = 0.1
+    roll_reference: str = "image"
+    any_roll_prob: float = 0.0
+    noise_prob: float = 0.0
+    jpeg_prob: float = 0.0
+    lowres_prob: float = 0.0
+    gray_prob: float = 0.0
 
     def __post_init__(self) -> None:
         lo, hi = self.scale_range
-        if not (0 < lo <= hi) or not (0 <= self.flip_prob <= 1) or self.center_jitter < 0:
+        probs = (self.flip_prob, self.blur_prob, self.any_roll_prob, self.noise_prob,
+                 self.jpeg_prob, self.lowres_prob, self.gray_prob)
+        if not (0 < lo <= hi) or not all(0 <= p <= 1 for p in probs) or self.center_jitter < 0:
             raise ValueError(f"augmentation out of range: {self}")
+        if self.roll_reference not in ("image", "upright"):
+            raise ValueError(f"roll_reference must be image or upright, got "
+                             f"{self.roll_reference!r}")
 
 
 NO_AUGMENT = AugmentConfig(center_jitter=0.0, scale_range=(1.0, 1.0), rotation_deg=0.0,
                            flip_prob=0.0, colour=0.0, blur_prob=0.0)
+#: evaluation crops of a model trained with roll_reference "upright"
+UPRIGHT_EVAL = AugmentConfig(center_jitter=0.0, scale_range=(1.0, 1.0), rotation_deg=0.0,
+                             flip_prob=0.0, colour=0.0, blur_prob=0.0,
+                             roll_reference="upright")
 
 
 def jitter_colour(image: np.ndarray, rng: np.random.Generator, strength: float,
@@ -79,6 +102,67 @@ def jitter_colour(image: np.ndarray, rng: np.random.Generator, strength: float,
     if rng.uniform() < blur_prob:
         out = cv2.GaussianBlur(out, (0, 0), sigmaX=rng.uniform(0.5, 1.5))
     return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def camera_realism(image: np.ndarray, rng: np.random.Generator, augment: AugmentConfig
+                   ) -> np.ndarray:
+    """Low resolution, greyscale, sensor noise and JPEG artefacts on a uint8 RGB crop
+    (each with its probability in ``augment``; none drawn when all are 0)."""
+    if not (augment.lowres_prob or augment.gray_prob or augment.noise_prob
+            or augment.jpeg_prob):
+        return image
+    out = image
+    size = image.shape[1], image.shape[0]
+    if rng.uniform() < augment.lowres_prob:
+        factor = rng.uniform(1.5, 4.0)
+        small = (max(8, round(size[0] / factor)), max(8, round(size[1] / factor)))
+        out = cv2.resize(cv2.resize(out, small, interpolation=cv2.INTER_AREA), size,
+                         interpolation=cv2.INTER_LINEAR)
+    if rng.uniform() < augment.gray_prob:
+        gray = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)
+        out = np.repeat(gray[..., None], 3, axis=2)
+    if rng.uniform() < augment.noise_prob:
+        sigma = rng.uniform(2.0, 12.0)
+        noisy = out.astype(np.float32) + rng.normal(0.0, sigma, out.shape).astype(np.float32)
+        out = np.clip(noisy, 0, 255).astype(np.uint8)
+    if rng.uniform() < augment.jpeg_prob:
+        ok, data = cv2.imencode(".jpg", out, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(25, 91))])
+        if ok:
+            out = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    return np.ascontiguousarray(out)
+
+
+def crop_roll_and_box(uv_full: np.ndarray, augment: AugmentConfig, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, float, float]:
+    """Centre (2,) px, side px and roll (rad) of an augmented crop around keypoints.
+
+    The box is the FreiHAND evaluation box (keypoint bbox x 1.25) with centre jitter and
+    scale; with ``roll_reference`` "upright" the bbox is taken in the rolled frame.
+    """
+    if augment.any_roll_prob > 0 and rng.uniform() < augment.any_roll_prob:
+        rotation = rng.uniform(-np.pi, np.pi)
+    else:
+        rotation = np.deg2rad(rng.uniform(-augment.rotation_deg, augment.rotation_deg)) \
+            if augment.rotation_deg > 0 else 0.0
+        if augment.roll_reference == "upright":
+            rotation += upright_rotation_rad(uv_full)
+    if augment.roll_reference == "upright":
+        c, s = np.cos(rotation), np.sin(rotation)
+        roll = np.array([[c, -s], [s, c]])  # the crop's in-plane rotation R
+        box = box_from_keypoints(uv_full @ roll.T, EVAL_BOX_SCALE)  # rows: R @ p
+        center = roll.T @ np.asarray(box.center)  # back into the image: R^T @ centre
+    else:
+        box = box_from_keypoints(uv_full, EVAL_BOX_SCALE)
+        center = np.asarray(box.center, dtype=np.float64)
+    box_size = box.size
+    if augment.center_jitter > 0:
+        center = center + rng.uniform(-augment.center_jitter, augment.center_jitter, 2) * box_size
+    lo, hi = augment.scale_range
+    if hi > lo:
+        box_size *= rng.uniform(lo, hi)
+    elif lo != 1.0:
+        box_size *= lo
+    return center, float(box_size), float(rotation)
 
 
 @dataclass
@@ -109,6 +193,12 @@ def make_sample(image: np.ndarray, K: np.ndarray, xyz: np.ndarray, verts: np.nda
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     uv_full = project(xyz, K)
+    if augment.roll_reference == "upright" or augment.any_roll_prob > 0:
+        center, box_size, rotation = crop_roll_and_box(uv_full, augment, rng)
+        mirror = bool(augment.flip_prob > 0 and rng.uniform() < augment.flip_prob)
+        transform = perspective_crop_from_box(center, box_size, K, size, rotation, mirror)
+        return _finish_sample(image, transform, xyz, verts, uv_full, right, mirror, size,
+                              augment, rng)
     box = box_from_keypoints(uv_full, EVAL_BOX_SCALE)
     center = np.asarray(box.center, dtype=np.float64)
     box_size = box.size
@@ -123,15 +213,46 @@ def make_sample(image: np.ndarray, K: np.ndarray, xyz: np.ndarray, verts: np.nda
         if augment.rotation_deg > 0 else 0.0
     mirror = bool(augment.flip_prob > 0 and rng.uniform() < augment.flip_prob)
     transform = perspective_crop_from_box(center, box_size, K, size, rotation, mirror)
+    return _finish_sample(image, transform, xyz, verts, uv_full, right, mirror, size, augment,
+                          rng)
+
+
+def _finish_sample(image: np.ndarray, transform: CropTransform, xyz: np.ndarray | None,
+                   verts: np.ndarray | None, uv_full: np.ndarray, right: bool, mirror: bool,
+                   size: int, augment: AugmentConfig, rng: np.random.Generator) -> Sample:
+    """Warp, augment the pixels, and move the labels into the crop (3D root-relative)."""
     crop = warp_to_crop(image, transform, size)
     crop = jitter_colour(crop, rng, augment.colour, augment.blur_prob)
-    joints = camera_to_crop_3d(xyz, transform)
-    root = joints[ROOT_JOINT].copy()
-    vertices = None if verts is None else camera_to_crop_3d(verts, transform) - root
+    crop = camera_realism(crop, rng, augment)
     uv = crop_pixels_to_unit(full_to_crop(uv_full, transform), size)
-    return Sample(image=crop, uv=uv.astype(np.float32), joints=(joints - root).astype(np.float32),
-                  vertices=None if vertices is None else vertices.astype(np.float32),
+    joints = vertices = None
+    if xyz is not None:
+        joints = camera_to_crop_3d(xyz, transform)
+        root = joints[ROOT_JOINT].copy()
+        vertices = None if verts is None else (camera_to_crop_3d(verts, transform) - root
+                                               ).astype(np.float32)
+        joints = (joints - root).astype(np.float32)
+    return Sample(image=crop, uv=uv.astype(np.float32), joints=joints, vertices=vertices,
                   presence=1.0, right=float(right != mirror), transform=transform)
+
+
+def make_sample_2d(image: np.ndarray, uv_full: np.ndarray, xyz_rel: np.ndarray | None,
+                   right: bool, size: int, augment: AugmentConfig = NO_AUGMENT,
+                   rng: np.random.Generator | None = None) -> Sample:
+    """Crop a photo around 2D keypoints ``uv_full`` (pixels) without camera intrinsics.
+
+    The crop is in-plane (scale, roll, mirror: ``crop_from_box``); 2D targets come from
+    ``uv_full`` through the same transform, and the root-relative 3D joints ``xyz_rel``
+    (camera axes; may be None) are rolled and mirrored with it. ``joints`` of the result
+    is None when ``xyz_rel`` is; ``vertices`` is always None.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    uv_full = np.asarray(uv_full, dtype=np.float64)
+    center, box_size, rotation = crop_roll_and_box(uv_full, augment, rng)
+    mirror = bool(augment.flip_prob > 0 and rng.uniform() < augment.flip_prob)
+    transform = crop_from_box(center, box_size, size, rotation, mirror)
+    return _finish_sample(image, transform, xyz_rel, None, uv_full, right, mirror, size,
+                          augment, rng)
 
 
 def make_negative_sample(image: np.ndarray, K: np.ndarray, size: int,

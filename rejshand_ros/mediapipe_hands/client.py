@@ -55,14 +55,16 @@ class MediaPipeHandsWorker:
     Args:
         python: interpreter with mediapipe 0.10.14 (``.venv-peers/bin/python``).
         max_hands: MediaPipe's max_num_hands.
+        static: palm detection on every frame (MediaPipe's static_image_mode), for
+            independent photos; False = tracking mode for camera streams.
 
     Raises:
         FileNotFoundError: ``python`` does not exist.
         WorkerError: the worker did not start (mediapipe does not import there, ...).
     """
 
-    def __init__(self, python: Path, max_hands: int = 2) -> None:
-        self.python, self.max_hands = Path(python), int(max_hands)
+    def __init__(self, python: Path, max_hands: int = 2, static: bool = False) -> None:
+        self.python, self.max_hands, self.static = Path(python), int(max_hands), bool(static)
         if not self.python.is_file():
             raise FileNotFoundError(missing_interpreter_message(self.python))
         self.restarts = 0
@@ -70,8 +72,8 @@ class MediaPipeHandsWorker:
         self._worker: LineWorker | None = self._start()
 
     def _start(self) -> LineWorker:
-        worker = LineWorker([str(self.python), str(WORKER_SCRIPT), "--max-hands",
-                             str(self.max_hands)], "MediaPipe worker",
+        argv = [str(self.python), str(WORKER_SCRIPT), "--max-hands", str(self.max_hands)]
+        worker = LineWorker(argv + (["--static"] if self.static else []), "MediaPipe worker",
                             timeout_s=START_TIMEOUT_S)
         worker.timeout_s = FRAME_TIMEOUT_S
         self.versions = worker.hello.get("versions", {})

@@ -1,10 +1,11 @@
 """MediaPipe Hands 0.10.14 on camera frames, run inside .venv-peers (not our venv).
 
 Started by ``rejshand_ros.mediapipe_hands.client`` as
-``.venv-peers/bin/python worker.py --max-hands N``; imports only the standard library,
-numpy and mediapipe (never rejshand_ros: numpy 1 and protobuf 4 live here).
+``.venv-peers/bin/python worker.py --max-hands N [--static]``; imports only the standard
+library, numpy and mediapipe (never rejshand_ros: numpy 1 and protobuf 4 live here).
 Uses the legacy ``mp.solutions.hands.Hands`` in tracking mode (palm detection while fewer
-than N hands are tracked, landmarks on the ROI from the previous frame), model_complexity 1.
+than N hands are tracked, landmarks on the ROI from the previous frame), model_complexity 1;
+``--static`` runs palm detection on every frame (independent photos: ``rejshand-label``).
 
 Line protocol (one JSON object per line; see ``rejshand_ros.line_worker``): the worker
 first prints ``{"ready": true, "versions": {...}}``; then, per command on stdin:
@@ -31,8 +32,8 @@ import mediapipe as mp
 import numpy as np
 
 
-def make_hands(max_hands: int):
-    return mp.solutions.hands.Hands(static_image_mode=False, max_num_hands=max_hands,
+def make_hands(max_hands: int, static: bool = False):
+    return mp.solutions.hands.Hands(static_image_mode=static, max_num_hands=max_hands,
                                     model_complexity=1)
 
 
@@ -73,12 +74,12 @@ def process_frame(hands, command: dict, stdin) -> dict:
     return {"process_ms": elapsed, "hands": hands_of(result, width, height)}
 
 
-def serve(max_hands: int, stdin, stdout) -> None:
+def serve(max_hands: int, stdin, stdout, static: bool = False) -> None:
     def reply(obj: dict) -> None:
         stdout.write(json.dumps(obj).encode() + b"\n")
         stdout.flush()
 
-    hands = make_hands(max_hands)
+    hands = make_hands(max_hands, static)
     reply({"ready": True, "versions": {"mediapipe": mp.__version__, "numpy": np.__version__}})
     try:
         while True:
@@ -92,7 +93,7 @@ def serve(max_hands: int, stdin, stdout) -> None:
                 reply(process_frame(hands, command, stdin))
             elif command["cmd"] == "reset":
                 hands.close()
-                hands = make_hands(max_hands)
+                hands = make_hands(max_hands, static)
                 reply({"reset": True})
             else:
                 reply({"error": f"unknown command {command['cmd']!r}"})
@@ -103,11 +104,13 @@ def serve(max_hands: int, stdin, stdout) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-hands", type=int, default=2)
+    parser.add_argument("--static", action="store_true",
+                        help="palm detection on every frame (independent images)")
     args = parser.parse_args()
     # the protocol gets the real stdout; anything a library prints lands on stderr
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    serve(args.max_hands, sys.stdin.buffer, protocol)
+    serve(args.max_hands, sys.stdin.buffer, protocol, args.static)
     return 0
 
 

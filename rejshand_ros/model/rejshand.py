@@ -100,8 +100,10 @@ class ReJSHand(nn.Module):
     """ReJSHand network: normalised RGB crops (B,3,S,S) -> output dict (module doc)."""
 
     def __init__(self, config: ModelConfig | None = None, pretrained: Pretrained = False,
-                 joint_regressor: ArrayLike | None = None) -> None:
-        """``pretrained``: False (random), True (timm download) or a local weights path.
+                 joint_regressor: ArrayLike | None = None, pretrained_mapping: str = "") -> None:
+        """``pretrained``: False (random), True (timm download) or a local weights path;
+        ``pretrained_mapping``: how that file maps onto timm when it is not timm's
+        (``backbone.CHECKPOINT_MAPPINGS``).
 
         Not part of the config: a model file restores all weights, so rebuilding one
         never downloads anything.
@@ -109,7 +111,7 @@ class ReJSHand(nn.Module):
         super().__init__()
         self.config = config if config is not None else ModelConfig()
         self.backbone = Backbone(self.config.backbone, self.config.backbone_features,
-                                 pretrained)
+                                 pretrained, pretrained_mapping)
         self.head = ReJSHandHead(self.config, self.backbone.out_channels, joint_regressor,
                                  self.backbone.reduction)
         self.reparameterized = False

@@ -14,13 +14,21 @@ from typing import Any
 
 import yaml
 
+from rejshand_ros.data.mixed import SourceConfig
 from rejshand_ros.data.sample import AugmentConfig
 from rejshand_ros.model.config import ModelConfig
 
 
 @dataclass
 class DataConfig:
-    """root: dataset directory (FreiHAND layout); splits by name; num_workers per rank."""
+    """root: dataset directory (FreiHAND layout); splits by name; num_workers per rank.
+
+    Several sources instead (``rejshand_ros.data.mixed``): ``sources`` (training, each
+    with a share and loss multipliers), ``val_sources`` (each scored on its own; the first
+    one's main metric picks the best model) and ``epoch_size`` (samples per epoch, all
+    sources together; default: the sum of their sizes). With ``sources`` set, ``root``,
+    ``train_split`` and ``val_split`` are not used.
+    """
 
     root: str = "data/synth"
     train_split: str = "training"
@@ -29,6 +37,17 @@ class DataConfig:
     num_workers: int = 2
     skip_bad: bool = False
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    sources: list[SourceConfig] = field(default_factory=list)
+    val_sources: list[SourceConfig] = field(default_factory=list)
+    epoch_size: int | None = None
+
+    def __post_init__(self) -> None:
+        self.sources = [s if isinstance(s, SourceConfig) else SourceConfig(**s)
+                        for s in self.sources]
+        self.val_sources = [s if isinstance(s, SourceConfig) else SourceConfig(**s)
+                            for s in self.val_sources]
+        if self.epoch_size is not None and self.epoch_size < 1:
+            raise ValueError("data.epoch_size must be >= 1")
 
 
 @dataclass
@@ -39,6 +58,9 @@ class OptimConfig:
     lr: float = 5e-4
     weight_decay: float = 0.0
     milestones_epochs: list[float] = field(default_factory=lambda: [100.0])
+    #: milestones as fractions of the run's steps instead (e.g. [0.75]); needed with
+    #: TrainConfig.time_budget_s, whose step count is only known after calibration
+    milestones_fraction: list[float] = field(default_factory=list)
     gamma: float = 0.1
     warmup_steps: int = 0
     grad_clip: float = 1.0
@@ -48,6 +70,9 @@ class OptimConfig:
             raise ValueError(f"optim.optimizer must be adam or adamw, got {self.optimizer!r}")
         if self.lr <= 0 or self.gamma <= 0 or self.warmup_steps < 0:
             raise ValueError(f"optimiser settings out of range: {self}")
+        if any(not 0.0 < f < 1.0 for f in self.milestones_fraction):
+            raise ValueError(f"optim.milestones_fraction must lie in (0, 1), got "
+                             f"{self.milestones_fraction}")
 
 
 @dataclass
@@ -68,6 +93,8 @@ class TrainConfig:
     task: str = "pose"                     # pose | (other registered tasks)
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrained_backbone: Any = False       # False | True (timm download) | path
+    pretrained_backbone_mapping: str = ""  # a path that is not timm's: CHECKPOINT_MAPPINGS name
+    init_from: str = ""                    # model file to start from (fine-tuning)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -76,6 +103,10 @@ class TrainConfig:
     batch_size: int = 32
     epochs: float = 200.0
     max_steps: int | None = None           # overrides epochs when set
+    #: wall-clock budget, seconds: after ``calibration_steps`` the step count is set so
+    #: the run ends within it (validation and export included roughly); None = off
+    time_budget_s: float | None = None
+    calibration_steps: int = 50
     precision: str = "auto"                # auto (fp16 on GPU, bf16 on CPU) | fp32 | bf16 | fp16
     device: str = "auto"
     num_threads: int = 0                   # CPU threads (0: torch default)
@@ -96,6 +127,9 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, fp32, bf16 or fp16, got {self.precision!r}")
         if self.max_steps is not None and self.max_steps <= 0:
             raise ValueError("max_steps must be > 0")
+        if self.time_budget_s is not None and (self.time_budget_s <= 0
+                                               or self.calibration_steps < 1):
+            raise ValueError("time_budget_s and calibration_steps must be > 0")
 
     def to_dict(self) -> dict[str, Any]:
         return _to_plain(dataclasses.asdict(self))

@@ -34,7 +34,7 @@ def _mano(spec: str):
     return load_mano(spec.split(":", 1)[1])
 
 
-def resolve_mesh_source(mesh: str, regressor: str, train: SplitAnnotations,
+def resolve_mesh_source(mesh: str, regressor: str, train: SplitAnnotations | None,
                         fit_samples: int = 2000) -> MeshSource:
     """Build the MeshSource a training run asks for; raises ValueError naming the spec."""
     if mesh == "open_hand":
@@ -49,7 +49,7 @@ def resolve_mesh_source(mesh: str, regressor: str, train: SplitAnnotations,
         raise ValueError(f"mesh must be open_hand, mano:<path> or none, got {mesh!r}")
 
     if regressor == "fit":
-        if train.verts is None or train.xyz is None:
+        if train is None or train.verts is None or train.xyz is None:
             raise ValueError("regressor 'fit' needs training vertices and keypoints")
         ids = np.flatnonzero(train.valid & train.presence)[:fit_samples]
         matrix = fit_joint_regressor(train.verts[ids], train.xyz[ids], rows_sum_to_one=True)

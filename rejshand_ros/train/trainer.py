@@ -16,6 +16,7 @@ import csv
 import logging
 import math
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +98,36 @@ class Trainer:
 
         self.steps_per_epoch = max(len(self.train_set) // (config.batch_size * self.world), 1)
         self.max_steps = config.max_steps or int(math.ceil(config.epochs * self.steps_per_epoch))
-        milestones = [int(m * self.steps_per_epoch) for m in config.optim.milestones_epochs]
         self.optimizer = self._optimizer()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: _lr_factor(step, config.optim.warmup_steps, milestones,
-                                                    config.optim.gamma))
+            self.optimizer, lambda step: _lr_factor(step, config.optim.warmup_steps,
+                                                    self._milestones(), config.optim.gamma))
         self.autocast_dtype = self._autocast_dtype()
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.autocast_dtype == torch.float16)
         self.sampler = ResumableSampler(len(self.train_set), config.seed, self.rank, self.world)
         self.step = 0
         self.best = math.inf
+
+    def _milestones(self) -> list[int]:
+        """LR milestones in steps (fractions follow max_steps, which a time budget sets)."""
+        optim = self.config.optim
+        if optim.milestones_fraction:
+            return [int(f * self.max_steps) for f in optim.milestones_fraction]
+        return [int(m * self.steps_per_epoch) for m in optim.milestones_epochs]
+
+    def _apply_time_budget(self, start_s: float, start_step: int) -> None:
+        """After the calibration steps: as many steps as the rest of the budget holds at
+        the measured pace (minus the validations still due)."""
+        elapsed = time.perf_counter() - start_s
+        per_step = elapsed / max(self.step - start_step, 1)
+        left = self.config.time_budget_s - elapsed
+        steps = int(left / per_step)
+        validations = max(steps // self.config.val_every, 1)
+        steps = max(int((left - validations * self._validation_s) / per_step), 1)
+        self.max_steps = self.step + steps
+        log.info("time budget %.0f s: %.3f s/step -> %d steps in all", self.config.time_budget_s,
+                 per_step, self.max_steps)
 
     # -- set-up helpers -----------------------------------------------------------------
     def _device(self) -> torch.device:
@@ -245,8 +265,19 @@ class Trainer:
                        dynamic_ncols=True)
         last_metrics: dict[str, float] = {}
         batches = self._batches()
+        budget = self.config.time_budget_s
+        start_s, start_step = time.perf_counter(), self.step
+        self._validation_s = 0.0
+        calibrate_at = self.step + self.config.calibration_steps if budget else None
+        if budget:
+            self.max_steps = max(self.max_steps, calibrate_at + 1)
         while self.step < self.max_steps:
             losses = self.train_step(next(batches))
+            if self.step == calibrate_at:
+                self._apply_time_budget(start_s, start_step)
+                if bar is not None:
+                    bar.total = self.max_steps
+                    bar.refresh()
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{losses['total']:.4f}")
@@ -256,7 +287,9 @@ class Trainer:
                 writer.add_scalar("train/lr", self.scheduler.get_last_lr()[0], self.step)
             if self.step % self.config.val_every == 0 or self.step == self.max_steps:
                 if self.is_main:
+                    validation_start = time.perf_counter()
                     last_metrics = self.validate()
+                    self._validation_s = time.perf_counter() - validation_start
                     if last_metrics:
                         self._log_validation(last_metrics, writer)
                         score = last_metrics[self.task.score_key]
