@@ -20,6 +20,7 @@ set(REJSHAND_CLIS
   "rejshand-bringup=ros.bringup"
   "rejshand-predict=cli.predict"
   "rejshand-label=cli.label"
+  "rejshand-eval-real=cli.eval_real"
   "rejshand-record=ros.recorder"
   "rejshand-demo=ros.demo"
 )

@@ -59,6 +59,13 @@ SOURCES = {
         "licence_files": ["HandDetect/hands.v2i.yolov8-obb/README.dataset.txt"],
         "notes": "Roboflow 'hands' (golfballtracking-project-sypem), several people, offices; "
                  "attribution required"},
+    "arabic_sl_hospital": {
+        "repo": "AbdullahAljubran/SignLanguage", "commit": "6cf2624",
+        "paths": ["train/images", "valid/images", "test/images"], "licence": "CC-BY-4.0",
+        "licence_files": ["README.dataset.txt"], "resize": [640, 480],
+        "notes": "Roboflow 'SignLanguage' (firstproject-aubuz/signlanguage-wkhdr), webcam "
+                 "frames of ~6-8 signers in offices/classrooms, stretched by the export to "
+                 "640x640 and resized back to 640x480 here; attribution required"},
 }
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 VAL_EVERY = 8
@@ -125,7 +132,17 @@ def build_source(name: str, spec: dict, out: Path, mirror_root: Path | None) -> 
             seen_bytes.add(digest)
             seen_orig.add(orig)
             side = "val" if is_val(name, orig) else "train"
-            shutil.copy2(path, target / side / f"{orig}{path.suffix.lower()}")
+            if "resize" in spec:  # undo an export's stretching
+                import cv2
+
+                image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if image is None:
+                    raise SystemExit(f"unreadable image {path} in {spec['repo']}")
+                cv2.imwrite(str(target / side / f"{orig}.jpg"),
+                            cv2.resize(image, tuple(spec["resize"]), interpolation=cv2.INTER_AREA),
+                            [cv2.IMWRITE_JPEG_QUALITY, 95])
+            else:
+                shutil.copy2(path, target / side / f"{orig}{path.suffix.lower()}")
             counts["kept"] += 1
             counts[side] += 1
     return {**{k: spec[k] for k in ("repo", "commit", "licence", "notes")}, **counts}

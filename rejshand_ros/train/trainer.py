@@ -293,6 +293,10 @@ class Trainer:
                     if last_metrics:
                         self._log_validation(last_metrics, writer)
                         score = last_metrics[self.task.score_key]
+                        log.info("step %d/%d: loss %.4f, %s %.3f (best %.3f), %.1f min",
+                                 self.step, self.max_steps, losses["total"],
+                                 self.task.score_key, score, min(score, self.best),
+                                 (time.perf_counter() - start_s) / 60.0)
                         if score < self.best:
                             self.best = score
                             self.export_model("model_best.safetensors")
