@@ -83,6 +83,67 @@ def render(out: Path, backgrounds: Path | None, seconds: float, workers: int, ch
     return splits
 
 
+def smoke_test(config: dict, args: argparse.Namespace, work: Path) -> None:
+    """Three steps on the real photos alone, on the device: CUDA, bf16, the init model."""
+    import copy
+
+    import yaml
+
+    from rejshand_ros.train.config import load_train_config
+    from rejshand_ros.train.trainer import Trainer
+
+    smoke = copy.deepcopy(config)
+    real = [s for s in smoke["data"]["sources"] if s["root"] == "data/real"]
+    smoke["data"].update(sources=[{**s, "root": str(args.pack / "real")} for s in real],
+                         val_sources=[{"root": str(args.pack / "real"), "split": "real_val",
+                                       "max_samples": 64}],
+                         num_workers=2, epoch_size=args.batch_size * 4)
+    smoke.update(init_from=str(args.pack / "init.safetensors"), pretrained_backbone=False,
+                 pretrained_backbone_mapping="", device=args.device, precision="bf16",
+                 batch_size=args.batch_size, out_dir=str(work / "smoke"), max_steps=3,
+                 val_every=3, checkpoint_every=3, channels_last=args.device == "cuda")
+    path = work / "smoke.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(smoke))
+    metrics = Trainer(load_train_config(path)).fit(progress=False)
+    say(f"smoke test passed: {json.dumps(metrics)}")
+
+
+def bench(path: Path, out: Path) -> None:
+    """Latency of the trained pose model on this GPU (eager, fp16 and fp32, batch 1/2/8)."""
+    import torch
+
+    from rejshand_ros.model.model_file import load_model_file
+
+    model, meta = load_model_file(path, device="cuda")
+    size = meta.input_size
+    rows = []
+    for dtype in (torch.float16, torch.float32):
+        net = model.to(dtype)
+        for batch in (1, 2, 8):
+            x = torch.rand(batch, 3, size, size, device="cuda", dtype=dtype)
+            with torch.inference_mode():
+                for _ in range(20):
+                    net(x)
+                torch.cuda.synchronize()
+                times = []
+                for _ in range(100):
+                    start, end = torch.cuda.Event(enable_timing=True), \
+                        torch.cuda.Event(enable_timing=True)
+                    start.record()
+                    net(x)
+                    end.record()
+                    torch.cuda.synchronize()
+                    times.append(start.elapsed_time(end))
+            times.sort()
+            rows.append({"dtype": str(dtype).split(".")[-1], "batch": batch,
+                         "median_ms": round(times[50], 3), "p90_ms": round(times[90], 3)})
+    (out / "gpu_latency.json").write_text(json.dumps({
+        "device": torch.cuda.get_device_name(0), "torch": torch.__version__,
+        "model_id": meta.model_id, "input_size": size, "rows": rows}, indent=1))
+    say(f"latency: {rows}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pack", type=Path, required=True)
@@ -116,10 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path("/tmp/rejshand_gpu")
     synth = work / "synth"
     backgrounds = args.pack / "backgrounds"
+    config = yaml.safe_load((ROOT / "config/train/real_hands.yaml").read_text())
+    smoke_test(config, args, work)  # fail in seconds, not after the rendering
     splits = render(synth, backgrounds if backgrounds.is_dir() else None, args.render_s,
                     args.workers, args.chunk, args.val_size)
 
-    config = yaml.safe_load((ROOT / "config/train/real_hands.yaml").read_text())
     real = [s for s in config["data"]["sources"] if s["root"] == "data/real"]
     real_total = sum(s["weight"] for s in real)
     sources = [{"root": str(synth), "split": name,
@@ -134,8 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         init_from=str(args.pack / "init.safetensors"), pretrained_backbone=False,
         pretrained_backbone_mapping="", device=args.device, precision="bf16", num_threads=4,
         batch_size=args.batch_size, out_dir=str(work / "run"), val_every=750,
-        checkpoint_every=750, time_budget_s=max(args.budget_s - elapsed() - 25.0, 60.0),
-        calibration_steps=60)
+        checkpoint_every=750, channels_last=args.device == "cuda",
+        time_budget_s=max(args.budget_s - elapsed() - 40.0, 60.0), calibration_steps=60)
     config["optim"].update(lr=args.lr, warmup_steps=400, milestones_fraction=[0.7, 0.9],
                            milestones_epochs=[])
     (work / "train.yaml").write_text(yaml.safe_dump(config))
@@ -162,6 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             written += 1
     if (work / "run" / "metrics.csv").exists():
         shutil.copy2(work / "run" / "metrics.csv", out / "metrics.csv")
+    if written and args.device == "cuda":
+        try:
+            bench(out / "model_best.safetensors", out)
+        except Exception as exc:  # the model is what matters; report and go on
+            say(f"latency benchmark failed: {exc!r}")
     (out / "summary.json").write_text(json.dumps({
         "steps": trainer.step, "seconds": round(elapsed(), 1), "synthetic_splits": splits,
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu",

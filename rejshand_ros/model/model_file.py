@@ -128,7 +128,7 @@ def save_model_file(path: str | os.PathLike, model: ReJSHand, *, mesh_id: str,
         tensors[_MODEL_PREFIX + key] = value.contiguous()
     faces_t = None
     if faces is not None:
-        faces_t = torch.as_tensor(np.asarray(faces), dtype=torch.int64)
+        faces_t = torch.as_tensor(np.array(faces), dtype=torch.int64)
         if faces_t.ndim != 2 or faces_t.shape[1] != 3:
             raise ValueError(f"faces must have shape (F, 3), got {tuple(faces_t.shape)}")
         tensors[_FACES_KEY] = faces_t.contiguous()
