@@ -42,9 +42,10 @@ SOURCES = {
     "gesture_yolov8": {
         "repo": "dwivedi1997/Hand-Gesture-YOLOv8", "commit": "fd63231",
         "paths": ["train/images", "valid/images", "test/images"], "licence": "CC-BY-4.0",
-        "licence_files": ["README.dataset.txt"],
+        "licence_files": ["README.dataset.txt"], "exclude": r"^Screenshot",
         "notes": "Roboflow 'Hand Gesture Recognition' (lebanese-university-grkoz), many "
-                 "people and skin tones, home interiors; attribution required"},
+                 "people and skin tones, home interiors; attribution required; its "
+                 "'Screenshot-*' files (screen grabs of unknown origin) are left out"},
     "project_s": {
         "repo": "thesoorajsingh/Project-S", "commit": "2f4c8d5",
         "paths": ["data/ASL-data"], "licence": "public-domain (data), MIT (repository)",
@@ -55,10 +56,11 @@ SOURCES = {
         "paths": ["HandDetect/hands.v2i.yolov8-obb/train/images",
                   "HandDetect/hands.v2i.yolov8-obb/valid/images",
                   "HandDetect/hands.v2i.yolov8-obb/test/images"],
-        "licence": "CC-BY-4.0",
+        "licence": "CC-BY-4.0 (doubtful)", "doubtful": True,
         "licence_files": ["HandDetect/hands.v2i.yolov8-obb/README.dataset.txt"],
         "notes": "Roboflow 'hands' (golfballtracking-project-sypem), several people, offices; "
-                 "attribution required"},
+                 "holds web photos with stock-agency watermarks (123RF, freeart.com) that "
+                 "the export's CC BY 4.0 cannot license: validation only, never trained on"},
     "arabic_sl_hospital": {
         "repo": "AbdullahAljubran/SignLanguage", "commit": "6cf2624",
         "paths": ["train/images", "valid/images", "test/images"], "licence": "CC-BY-4.0",
@@ -123,8 +125,12 @@ def build_source(name: str, spec: dict, out: Path, mirror_root: Path | None) -> 
         counts = {"files": 0, "kept": 0, "train": 0, "val": 0}
         files = sorted(p for path in spec["paths"] for p in (tree / path).rglob("*")
                        if p.suffix.lower() in IMAGE_SUFFIXES)
+        exclude = re.compile(spec["exclude"]) if "exclude" in spec else None
         for path in files:
             counts["files"] += 1
+            if exclude is not None and exclude.search(path.name):
+                counts["excluded"] = counts.get("excluded", 0) + 1
+                continue
             digest = hashlib.sha256(path.read_bytes()).hexdigest()
             orig = original_name(path)
             if digest in seen_bytes or orig in seen_orig:
@@ -145,7 +151,8 @@ def build_source(name: str, spec: dict, out: Path, mirror_root: Path | None) -> 
                 shutil.copy2(path, target / side / f"{orig}{path.suffix.lower()}")
             counts["kept"] += 1
             counts[side] += 1
-    return {**{k: spec[k] for k in ("repo", "commit", "licence", "notes")}, **counts}
+    return {**{k: spec[k] for k in ("repo", "commit", "licence", "notes")},
+            "train_on": not spec.get("doubtful", False), **counts}
 
 
 def main(argv: list[str] | None = None) -> int:
