@@ -3,11 +3,18 @@
     rejshand-synth --out DIR --split NAME --num N --seed S [--size 224]
                    [--left-ratio 0.5] [--negative-ratio 0.05] [--workers 2]
                    [--full-frame --width 640 --height 480] [--overwrite]
-                   [--scene KEY=VALUE ...]
+                   [--scene KEY=VALUE ...] [--backgrounds DIR]
 
 ``--scene`` overrides a field of the scene distribution (``synth.scene.SceneConfig``;
 value in YAML), e.g. an easy set of upright, open-or-fist hands on plain backgrounds:
 ``--scene roll_deg=30 --scene "pose_modes=[open, fist]" --scene clutter=0``.
+
+``--backgrounds DIR`` draws most backgrounds (``--scene real_background_prob=P``,
+default 0.8) as random crops of the photos under DIR (scaled, mirrored, colour-jittered,
+sometimes defocused; e.g. ``data/backgrounds`` from ``scripts/real_backgrounds.py``)
+instead of procedural ones; hands, forearms, objects, lights and camera effects are
+drawn on top as before. Every photo is checked before rendering; an unreadable one stops
+the run with its name.
 
 Prints a one-line JSON summary (counts, seconds, images/s) on stdout. Exit status 2
 for bad arguments or an unusable output directory, 1 for a failure while writing.
@@ -51,6 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="override a scene-distribution option (a SceneConfig field, "
                         "value in YAML), e.g. roll_deg=30 or 'pose_modes=[open, fist]'; "
                         "repeatable")
+    parser.add_argument("--backgrounds", metavar="DIR", default=None,
+                        help="folder of real photos (searched recursively): most backgrounds "
+                        "become random crops of them (probability: --scene "
+                        "real_background_prob=P, default 0.8)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -89,16 +100,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         parser.error(str(exc))
 
+    from rejshand_ros.synth.photos import BackgroundError
     from rejshand_ros.synth.writer import SplitSpec, SynthError, write_split
 
     try:
         spec = SplitSpec(out=args.out, split=args.split, num=args.num, seed=args.seed,
                          size=args.size or 224, left_ratio=args.left_ratio,
                          negative_ratio=args.negative_ratio, full_frame=args.full_frame,
-                         width=args.width or 640, height=args.height or 480, scene=scene)
+                         width=args.width or 640, height=args.height or 480, scene=scene,
+                         backgrounds=args.backgrounds)
         summary = write_split(spec, workers=args.workers, progress=not args.no_progress,
                               overwrite=args.overwrite)
-    except SynthError as exc:
+    except (SynthError, BackgroundError) as exc:
         parser.error(str(exc))
     except KeyboardInterrupt:
         print("rejshand-synth: interrupted", file=sys.stderr)

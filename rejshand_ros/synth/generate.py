@@ -80,6 +80,7 @@ class SynthSample:
         hand_index: (H, W) int8, index into ``hands`` of the visible hand, -1 elsewhere.
         depth: (H, W) float32 depth of the visible surface (hands and props), inf if none.
         jpeg_quality: the quality this sample asks to be saved with.
+        background_photo: the real photo the background was cut from (None: procedural).
     """
 
     image: np.ndarray
@@ -88,6 +89,7 @@ class SynthSample:
     hand_index: Optional[np.ndarray] = None
     depth: Optional[np.ndarray] = None
     jpeg_quality: int = 92
+    background_photo: Optional[str] = None
 
     @property
     def presence(self) -> bool:
@@ -130,7 +132,8 @@ def render_sample(scene: Scene) -> SynthSample:
     hands = annotate(scene, rendered.hand_index, rendered.silhouette_pixels)
     return SynthSample(image=rendered.image, K=scene.K.copy(), hands=hands,
                        hand_index=rendered.hand_index, depth=rendered.depth,
-                       jpeg_quality=scene.post.jpeg_quality)
+                       jpeg_quality=scene.post.jpeg_quality,
+                       background_photo=scene.photo.path if scene.photo else None)
 
 
 def render_frame(rng_or_seed: SeedLike, width: int = 640, height: int = 480,

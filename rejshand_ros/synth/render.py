@@ -1,5 +1,5 @@
 """Draw a sampled Scene: one z-buffer for hands and props, smooth shading, anti-aliased
-compositing over the procedural background, camera effects.
+compositing over the background (procedural, or a crop of a real photo), camera effects.
 
 All hands and props are rasterised together by ``hand_model.rasterizer.rasterize``
 (exact per-pixel depth test; back faces culled, which is exact for closed meshes seen
@@ -26,6 +26,7 @@ from rejshand_ros.hand_model.rasterizer import project, rasterize
 from rejshand_ros.synth.background import render_background
 from rejshand_ros.synth.composite import composite
 from rejshand_ros.synth.lighting import linear_to_srgb, shade
+from rejshand_ros.synth.photos import render_photo_background
 from rejshand_ros.synth.scene import PostFx, Scene
 from rejshand_ros.synth.skin import add_details, base_albedo
 
@@ -210,8 +211,11 @@ def render_scene(scene: Scene) -> RenderedScene:
     """Render ``scene`` (deterministic: all randomness lives in the scene)."""
     width, height = scene.width, scene.height
     rng = np.random.default_rng(scene.background_seed)
-    background = render_background(rng, width, height, scene.clutter,
-                                   scene.skin_distractor_prob)
+    if scene.photo is not None:
+        background = render_photo_background(scene.photo, width, height)
+    else:
+        background = render_background(rng, width, height, scene.clutter,
+                                       scene.skin_distractor_prob)
     batch = _assemble(scene)
     verts, faces, owner = batch.verts, batch.faces, batch.owner
     hand_index = np.full((height, width), -1, np.int8)

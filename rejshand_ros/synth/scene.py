@@ -1,5 +1,6 @@
 """Random scenes: camera, posed hands (pose, shape, side, skin, placement), props,
-lights, background seed and camera effects. Sampling only; ``render.py`` draws them.
+lights, background (a seed for the procedural one, or a crop of a real photo) and
+camera effects. Sampling only; ``render.py`` draws them.
 
 Camera frame: OpenCV pinhole (x right, y down, z forward), metres; K is (3, 3) with
 the pixel centre convention of ``hand_model.rasterizer`` (pixel (u, v) centred at
@@ -26,6 +27,7 @@ from rejshand_ros.hand_model.rasterizer import project
 from rejshand_ros.hand_model.render_preview import look_rotation
 from rejshand_ros.hand_model.shape import HandShape, sample_shape
 from rejshand_ros.synth.lighting import Lighting, sample_lighting
+from rejshand_ros.synth.photos import PhotoBackground, sample_photo_background
 from rejshand_ros.synth.props import Prop, sample_forearm, sample_free_occluder, sample_hand_occluder
 from rejshand_ros.synth.skin import SkinMaterial, sample_skin
 
@@ -70,6 +72,10 @@ class SceneConfig:
         shape_pool: N > 0 draws hand shapes from a fixed pool of N shapes whose rest
             meshes stay cached (~6 ms less per hand: live rendering); 0 draws a fresh
             shape for every hand (what the dataset writer uses).
+        backgrounds: a folder of real photos (``synth.photos``); None: procedural
+            backgrounds only (and the same draws, so the same images, as before).
+        real_background_prob: with ``backgrounds``, probability that an image's
+            background is a crop of one of its photos instead of a procedural one.
     """
 
     left_ratio: float = 0.5
@@ -91,11 +97,15 @@ class SceneConfig:
     hands_per_frame: Tuple[float, float, float] = (0.1, 0.5, 0.4)
     min_joints_in_frame: float = 0.6
     shape_pool: int = 64
+    backgrounds: Optional[str] = None
+    real_background_prob: float = 0.8
 
     def __post_init__(self) -> None:
+        if self.backgrounds is not None:
+            object.__setattr__(self, "backgrounds", str(self.backgrounds))
         for name in ("left_ratio", "extreme_view_prob", "back_view_prob", "occluder_prob",
                      "forearm_prob", "sleeve_prob", "skin_distractor_prob",
-                     "min_joints_in_frame"):
+                     "min_joints_in_frame", "real_background_prob"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
@@ -178,6 +188,7 @@ class Scene:
     post: PostFx = field(default_factory=PostFx)
     clutter: float = 1.0
     skin_distractor_prob: float = 0.5
+    photo: Optional[PhotoBackground] = None  # None: the procedural background
 
 
 def sample_view_rotation(rng: np.random.Generator, config: SceneConfig) -> np.ndarray:
@@ -242,10 +253,18 @@ def sample_post(rng: np.random.Generator) -> PostFx:
 
 def _finish(rng: np.random.Generator, config: SceneConfig, K: np.ndarray, width: int,
             height: int, hands: List[HandInstance], props: List[Prop]) -> Scene:
+    lighting = sample_lighting(rng)
+    background_seed = int(rng.integers(2 ** 62))
+    post = sample_post(rng)
+    photo = None
+    # drawn last and only with backgrounds: without them every seed keeps its scene,
+    # with them a seed keeps its hands, props, lights and camera effects
+    if config.backgrounds is not None and rng.random() < config.real_background_prob:
+        photo = sample_photo_background(rng, config.backgrounds, width, height)
     return Scene(K=K, width=width, height=height, hands=hands, props=props,
-                 lighting=sample_lighting(rng), background_seed=int(rng.integers(2 ** 62)),
-                 post=sample_post(rng), clutter=config.clutter,
-                 skin_distractor_prob=config.skin_distractor_prob)
+                 lighting=lighting, background_seed=background_seed, post=post,
+                 clutter=config.clutter, skin_distractor_prob=config.skin_distractor_prob,
+                 photo=photo)
 
 
 def _hand_props(rng: np.random.Generator, hand: HandInstance, config: SceneConfig,

@@ -16,7 +16,12 @@ each frame (presence 0 when a frame has none), and ``DIR/NAME_frames.json``: per
 visible pixels, "visible_pixels", "visible_fraction", "uv" 21x2, "xyz" 21x3,
 "verts" 778x3}]}.
 
-Sample i depends only on (seed, i): output bytes are identical for any worker count.
+With ``backgrounds`` (a folder of real photos, ``synth.photos``) most images are drawn
+over a crop of one of the photos instead of a procedural background
+(``SceneConfig.real_background_prob``); every photo is checked before rendering starts.
+
+Sample i depends only on (seed, i) (and the background folder's contents): output bytes
+are identical for any worker count.
 Metres are rounded to 1e-6, pixels to 1e-3; JSON files are written to a temporary
 name and renamed when complete.
 """
@@ -30,12 +35,13 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import cv2
 import numpy as np
 
 from rejshand_ros.synth.generate import HandAnnotation, SynthSample, render_crop, render_frame
+from rejshand_ros.synth.photos import BackgroundError, check_photos
 from rejshand_ros.synth.scene import SceneConfig
 
 FREIHAND_FILES: Tuple[str, ...] = ("K", "xyz", "verts", "scale", "handedness", "presence")
@@ -49,7 +55,7 @@ class SynthError(ValueError):
 
 
 #: SceneConfig fields a split sets through its own options, not through ``scene``
-_SPEC_SCENE_FIELDS = ("left_ratio", "shape_pool")
+_SPEC_SCENE_FIELDS = ("left_ratio", "shape_pool", "backgrounds")
 
 
 def scene_overrides(values: Mapping[str, Any]) -> Dict[str, Any]:
@@ -57,6 +63,8 @@ def scene_overrides(values: Mapping[str, Any]) -> Dict[str, Any]:
     known = {f.name for f in dataclasses.fields(SceneConfig)} - set(_SPEC_SCENE_FIELDS)
     out = {}
     for key, value in values.items():
+        if key == "backgrounds":
+            raise SynthError("--scene backgrounds: use --backgrounds DIR")
         if key not in known:
             raise SynthError(f"--scene {key}: not a scene option (known: {', '.join(sorted(known))})")
         out[key] = tuple(value) if isinstance(value, list) else value
@@ -82,10 +90,17 @@ class SplitSpec:
     width: int = 640
     height: int = 480
     scene: Mapping[str, Any] = field(default_factory=dict)
+    backgrounds: Optional[Path] = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
         object.__setattr__(self, "scene", scene_overrides(self.scene))
+        if self.backgrounds is not None:
+            object.__setattr__(self, "backgrounds", Path(self.backgrounds))
+            if not self.backgrounds.is_dir():
+                raise SynthError(f"--backgrounds {self.backgrounds}: not a folder")
+        elif "real_background_prob" in self.scene:
+            raise SynthError("--scene real_background_prob needs --backgrounds DIR")
         if not _SPLIT_NAME.match(self.split):
             raise SynthError(f"--split {self.split!r}: use letters, digits, '_', '-', '.'")
         if self.num < 1:
@@ -102,9 +117,11 @@ class SplitSpec:
 
     @property
     def config(self) -> SceneConfig:
-        """Scene distribution: SceneConfig defaults with ``scene`` overrides, and a fresh
-        hand shape for every hand (no shape pool)."""
-        return SceneConfig(left_ratio=self.left_ratio, shape_pool=0, **self.scene)
+        """Scene distribution: SceneConfig defaults with ``scene`` overrides, the
+        background folder, and a fresh hand shape for every hand (no shape pool)."""
+        backgrounds = None if self.backgrounds is None else str(self.backgrounds)
+        return SceneConfig(left_ratio=self.left_ratio, shape_pool=0, backgrounds=backgrounds,
+                           **self.scene)
 
     @property
     def rgb_dir(self) -> Path:
@@ -132,8 +149,9 @@ def encode_jpeg(image_rgb: np.ndarray, quality: int) -> bytes:
     return buf.tobytes()
 
 
-def _work(job: Tuple[SplitSpec, int]) -> Tuple[int, int, Dict[str, str]]:
-    """Render sample ``index``, write its JPEG; return (index, hands, JSON entry texts)."""
+def _work(job: Tuple[SplitSpec, int]) -> Tuple[int, int, bool, Dict[str, str]]:
+    """Render sample ``index``, write its JPEG; return (index, hands, whether its
+    background is a photo, JSON entry texts)."""
     spec, index = job
     sample = make_sample(spec, index)
     (spec.rgb_dir / f"{index:08d}.jpg").write_bytes(encode_jpeg(sample.image, sample.jpeg_quality))
@@ -143,7 +161,7 @@ def _work(job: Tuple[SplitSpec, int]) -> Tuple[int, int, Dict[str, str]]:
                              "height": spec.height, "K": _rounded(sample.K),
                              "hands": [h.to_json(DECIMALS) for h in sample.hands]}
     texts = {name: json.dumps(value, separators=(",", ":")) for name, value in entries.items()}
-    return index, len(sample.hands), texts
+    return index, len(sample.hands), sample.background_photo is not None, texts
 
 
 def _init_worker() -> None:
@@ -228,14 +246,22 @@ def write_split(spec: SplitSpec, workers: int = 1, progress: bool = True,
                 overwrite: bool = False) -> dict:
     """Render and write a split; returns a summary (counts, seconds, images/s).
 
-    Raises SynthError for an unusable output location or an existing split.
+    Raises SynthError for an unusable output location, an existing split or a
+    background folder with no photos or an undecodable one (named); a photo that fails
+    later, when it is rendered, raises BackgroundError naming it.
     """
     from tqdm import tqdm
 
+    photos = 0
+    if spec.backgrounds is not None:
+        try:
+            photos = check_photos(str(spec.backgrounds))
+        except BackgroundError as exc:
+            raise SynthError(f"--backgrounds: {exc}") from exc
     prepare_output(spec, overwrite)
     names = FREIHAND_FILES + (("frames",) if spec.full_frame else ())
     writers = {name: _JsonList(spec.json_path(name)) for name in names}
-    hands_total = negatives = 0
+    hands_total = negatives = photo_backgrounds = 0
     start = time.perf_counter()
     jobs = ((spec, i) for i in range(spec.num))
     pool = _start_pool(workers) if workers > 1 else None
@@ -243,11 +269,12 @@ def write_split(spec: SplitSpec, workers: int = 1, progress: bool = True,
     try:
         bar = tqdm(results, total=spec.num, unit="img", disable=not progress,
                    desc=f"rejshand-synth {spec.split}")
-        for _, count, texts in bar:
+        for _, count, on_photo, texts in bar:
             for name, text in texts.items():
                 writers[name].add(text)
             hands_total += count
             negatives += not count
+            photo_backgrounds += on_photo
     except BaseException:
         for writer in writers.values():
             writer.abort()
@@ -260,8 +287,12 @@ def write_split(spec: SplitSpec, workers: int = 1, progress: bool = True,
     for writer in writers.values():
         writer.close()
     seconds = time.perf_counter() - start
-    return {"out": str(spec.out), "split": spec.split, "num": spec.num,
-            "full_frame": spec.full_frame, "hands": hands_total, "hand_free": negatives,
-            "workers": workers, "seconds": round(seconds, 2),
-            "images_per_s": round(spec.num / max(seconds, 1e-9), 2)}
+    summary = {"out": str(spec.out), "split": spec.split, "num": spec.num,
+               "full_frame": spec.full_frame, "hands": hands_total, "hand_free": negatives,
+               "workers": workers, "seconds": round(seconds, 2),
+               "images_per_s": round(spec.num / max(seconds, 1e-9), 2)}
+    if spec.backgrounds is not None:
+        summary.update(backgrounds=str(spec.backgrounds), background_photos=photos,
+                       photo_backgrounds=photo_backgrounds)
+    return summary
 
