@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         pretrained_backbone_mapping="", device=args.device, precision="bf16", num_threads=4,
         batch_size=args.batch_size, out_dir=str(work / "run"), val_every=750,
         checkpoint_every=750, channels_last=args.device == "cuda",
-        time_budget_s=max(args.budget_s - elapsed() - 40.0, 60.0), calibration_steps=60)
+        time_budget_s=max(args.budget_s - elapsed() - 60.0, 60.0), calibration_steps=60)
     config["optim"].update(lr=args.lr, warmup_steps=400, milestones_fraction=[0.7, 0.9],
                            milestones_epochs=[])
     (work / "train.yaml").write_text(yaml.safe_dump(config))

@@ -116,11 +116,13 @@ class Trainer:
             return [int(f * self.max_steps) for f in optim.milestones_fraction]
         return [int(m * self.steps_per_epoch) for m in optim.milestones_epochs]
 
-    def _apply_time_budget(self, start_s: float, start_step: int) -> None:
+    def _apply_time_budget(self, start_s: float, pace_from: tuple[float, int]) -> None:
         """After the calibration steps: as many steps as the rest of the budget holds at
-        the measured pace (minus the validations still due)."""
-        elapsed = time.perf_counter() - start_s
-        per_step = elapsed / max(self.step - start_step, 1)
+        the pace measured since ``pace_from`` (time, step: after the data loader's start),
+        minus the validations still due."""
+        now = time.perf_counter()
+        elapsed = now - start_s
+        per_step = (now - pace_from[0]) / max(self.step - pace_from[1], 1)
         left = self.config.time_budget_s - elapsed
         steps = int(left / per_step)
         validations = max(steps // self.config.val_every, 1)
@@ -269,12 +271,15 @@ class Trainer:
         start_s, start_step = time.perf_counter(), self.step
         self._validation_s = 0.0
         calibrate_at = self.step + self.config.calibration_steps if budget else None
+        pace_from = (start_s, start_step)
         if budget:
             self.max_steps = max(self.max_steps, calibrate_at + 1)
         while self.step < self.max_steps:
             losses = self.train_step(next(batches))
+            if budget and self.step == start_step + max(self.config.calibration_steps // 5, 1):
+                pace_from = (time.perf_counter(), self.step)  # the loader has started
             if self.step == calibrate_at:
-                self._apply_time_budget(start_s, start_step)
+                self._apply_time_budget(start_s, pace_from)
                 if bar is not None:
                     bar.total = self.max_steps
                     bar.refresh()
