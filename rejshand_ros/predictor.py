@@ -30,7 +30,7 @@ from rejshand_ros.resources import package_data_path
 log = logging.getLogger(__name__)
 
 MIN_ROOT_DEPTH_M = 0.05  # a solved root closer than this is rejected
-DEFAULT_MODEL_FILE = "weights/rejshand_fastvit_t8_synth.safetensors"
+DEFAULT_MODEL_FILE = "weights/rejshand_lite0_real.safetensors"
 
 
 def default_model_path() -> Path:

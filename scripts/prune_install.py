@@ -1,4 +1,5 @@
-"""Delete installed copies of hand-written modules that no longer exist in the checkout.
+"""Delete installed copies of hand-written modules (and package data: weights, hand-model
+files) that no longer exist in the checkout.
 
 ``cmake --install`` copies files but never removes them, so a module deleted or renamed
 in the source tree would stay importable from the venv and hide a broken import.
@@ -19,12 +20,14 @@ def main() -> int:
     installed = purelib / source.name
     if not installed.is_dir():
         return 0
-    for path in sorted(installed.rglob("*.py")):
+    data = [p for top in ("weights", "hand_model/data") for p in (installed / top).rglob("*")
+            if p.is_file()] if installed.is_dir() else []
+    for path in sorted(installed.rglob("*.py")) + sorted(data):
         relative = path.relative_to(installed)
         if relative.parts[0] == "msg" or relative.name.startswith("_" + source.name):
             continue
         if not (source / relative).exists():
-            print(f"[setup] removing stale installed module {relative}", file=sys.stderr)
+            print(f"[setup] removing stale installed file {relative}", file=sys.stderr)
             path.unlink()
     return 0
 

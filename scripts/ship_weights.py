@@ -1,8 +1,9 @@
 """Copy trained model files into the package as the shipped defaults, stored as fp16.
 
-usage: python scripts/ship_weights.py --pose runs/synth_t8/model_best.safetensors \
-           --detector runs/detector/model_best.safetensors
-Writes rejshand_ros/weights/{rejshand_fastvit_t8_synth,hand_detector_fastvit_t8_synth}.safetensors.
+usage: python scripts/ship_weights.py --pose runs/real_hands/model_best.safetensors \
+           [--training-data-id ID] --detector runs/detector/model_best.safetensors
+Writes the files rejshand_ros.predictor.default_model_path() and
+rejshand_ros.detection.detector.default_detector_path() name.
 """
 
 import argparse
@@ -16,6 +17,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pose", help="trained pose model file")
     parser.add_argument("--detector", help="trained detector model file")
+    parser.add_argument("--training-data-id", help="replace the pose model's training_data_id")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from rejshand_ros.detection.detector import default_detector_path
@@ -28,7 +30,8 @@ def main() -> int:
         faces = None if meta.faces is None else meta.faces.numpy()
         out = default_model_path()
         save_model_file(out, model, mesh_id=meta.mesh_id, keypoint_order=meta.keypoint_order,
-                        training_data_id=meta.training_data_id, model_id=meta.model_id,
+                        training_data_id=args.training_data_id or meta.training_data_id,
+                        model_id=meta.model_id,
                         faces=faces, fp16=True)
         print(f"{args.pose} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.detector:
