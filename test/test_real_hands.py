@@ -259,3 +259,58 @@ def test_the_shipped_model_sees_real_hands():
     baseline = np.linalg.norm(mean_pose_2d(yard.uv) - yard.uv, axis=-1).mean()
     assert np.mean(errors) <= 2 * TEACHER_ERROR_PX, (np.mean(errors), baseline, errors)
     assert np.mean(errors) < 0.5 * baseline
+
+
+def test_bring_your_own_hands_at_toy_size(tmp_path, mediapipe_python):
+    """The README workflow: label your photos with the teacher, fine-tune the shipped model
+    from its weights (config/train/finetune_own_hands.yaml), predict with the result."""
+    import yaml
+
+    from rejshand_ros.model.model_file import load_model_file
+    from rejshand_ros.predictor import default_model_path
+
+    data = tmp_path / "mine"
+    for split, images in (("mine_train", sorted(REAL.glob("*.jpg"))[:8]),
+                          ("mine_val", sorted(REAL.glob("*.jpg"))[8:])):
+        folder = tmp_path / split
+        folder.mkdir()
+        for image in images:
+            (folder / image.name).write_bytes(image.read_bytes())
+        labelled = subprocess.run(
+            [str(BIN / "rejshand-label"), str(folder), "--out", str(data), "--split", split,
+             "--mediapipe-python", str(mediapipe_python), "--no-progress"],
+            capture_output=True, text=True, timeout=300)
+        assert labelled.returncode == 0, labelled.stderr[-2000:]
+    synth = subprocess.run([str(BIN / "rejshand-synth"), "--out", str(tmp_path / "synth"),
+                            "--split", "training", "--num", "8", "--seed", "5", "--size", "96",
+                            "--workers", "1", "--no-progress"],
+                           capture_output=True, text=True, timeout=300)
+    assert synth.returncode == 0, synth.stderr[-2000:]
+    config = yaml.safe_load((Path(__file__).resolve().parents[1] / "config" / "train" /
+                             "finetune_own_hands.yaml").read_text())
+    config["data"]["sources"][0]["root"] = str(data)
+    config["data"]["sources"][1]["root"] = str(tmp_path / "synth")
+    config["data"]["val_sources"][0]["root"] = str(data)
+    config["data"].update(epoch_size=16, num_workers=0)
+    config.update(batch_size=4, max_steps=4, val_every=4, checkpoint_every=4)
+    (tmp_path / "ft.yaml").write_text(yaml.safe_dump(config))
+    out = tmp_path / "run"
+    trained = subprocess.run([str(BIN / "rejshand-train"), "--config", str(tmp_path / "ft.yaml"),
+                              "--out", str(out), "--no-progress"],
+                             capture_output=True, text=True, timeout=600)
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    model, meta = load_model_file(out / "model_last.safetensors")
+    shipped, shipped_meta = load_model_file(default_model_path())
+    assert meta.config == shipped_meta.config  # the network config came from the shipped file
+    changed = [k for k, v in model.state_dict().items()
+               if v.is_floating_point() and not torch.equal(v, shipped.state_dict()[k])]
+    assert changed, "fine-tuning left every weight as shipped"
+    metrics = (out / "metrics.csv").read_text().splitlines()
+    assert "uv_px256" in metrics[0] and len(metrics) == 2
+    predicted = subprocess.run([str(BIN / "rejshand-predict"), str(REAL / "00_subhih_hands.jpg"),
+                                "--out", str(tmp_path / "pred"), "--model",
+                                str(out / "model_last.safetensors"), "--no-overlay"],
+                               capture_output=True, text=True, timeout=300)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    result = json.loads((tmp_path / "pred" / "00_subhih_hands.json").read_text())
+    assert result["model_id"] == "rejshand_lite0_real_finetuned"

@@ -94,7 +94,7 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     pretrained_backbone: Any = False       # False | True (timm download) | path
     pretrained_backbone_mapping: str = ""  # a path that is not timm's: CHECKPOINT_MAPPINGS name
-    init_from: str = ""                    # model file to start from (fine-tuning)
+    init_from: str = ""                    # model file to start from (fine-tuning); "shipped"
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -182,10 +182,33 @@ def _apply_override(tree: dict[str, Any], override: str) -> None:
     node[parts[-1]] = yaml.safe_load(raw)
 
 
+def _resolve_init_from(tree: dict[str, Any]) -> None:
+    """``init_from: shipped`` names the model inside the package; a fine-tune config may
+    leave ``model:`` out, and then takes the network config of the file it starts from."""
+    init = tree.get("init_from")
+    if not init:
+        return
+    if init == "shipped":
+        from rejshand_ros.predictor import default_model_path
+
+        init = default_model_path()
+    from rejshand_ros.model.model_file import ModelFileError, read_model_metadata
+
+    try:
+        meta = read_model_metadata(init)
+    except ModelFileError as exc:
+        raise ValueError(f"init_from: {exc}") from exc
+    tree["init_from"] = str(init)
+    if "model" not in tree:
+        tree["model"] = meta.config.to_dict() if hasattr(meta.config, "to_dict") \
+            else dataclasses.asdict(meta.config)
+
+
 def train_config_from_dict(values: dict[str, Any], overrides: list[str] = ()) -> TrainConfig:
     tree = dict(values or {})
     for override in overrides:
         _apply_override(tree, override)
+    _resolve_init_from(tree)
     return _build(TrainConfig, tree, "")
 
 
