@@ -18,6 +18,8 @@ def main() -> int:
     parser.add_argument("--pose", help="trained pose model file")
     parser.add_argument("--detector", help="trained detector model file")
     parser.add_argument("--training-data-id", help="replace the pose model's training_data_id")
+    parser.add_argument("--crop-roll", choices=("image", "upright"),
+                        help="replace the pose model's crop_roll (the crops it was trained on)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from rejshand_ros.detection.detector import default_detector_path
@@ -32,7 +34,7 @@ def main() -> int:
         save_model_file(out, model, mesh_id=meta.mesh_id, keypoint_order=meta.keypoint_order,
                         training_data_id=args.training_data_id or meta.training_data_id,
                         model_id=meta.model_id,
-                        faces=faces, fp16=True)
+                        faces=faces, fp16=True, crop_roll=args.crop_roll or meta.crop_roll)
         print(f"{args.pose} -> {out} ({out.stat().st_size / 1e6:.1f} MB)")
     if args.detector:
         model, meta = load_detector_file(args.detector)

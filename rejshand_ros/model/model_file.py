@@ -3,8 +3,10 @@
 A model file is self-describing: its safetensors header metadata holds, under the key
 ``"rejshand"``, a JSON object with the format name and version, the ``ModelConfig``
 dict, input size, RGB mean/std, keypoint order (``"freihand21"``), ``mesh_id``,
-``training_data_id``, ``model_id``, the storage dtype and whether the backbone was
-re-parameterised. Tensors: ``model.<state_dict key>`` (the joint regressor is
+``training_data_id``, ``model_id``, the storage dtype, whether the backbone was
+re-parameterised and ``crop_roll``: the crops the network was trained on, "image" (roll
+about the image axes) or "upright" (wrist -> middle MCP pointing up, as a rotated detector
+box or an orientation-following tracker gives them); files without it are "image". Tensors: ``model.<state_dict key>`` (the joint regressor is
 ``model.head.joint_regressor``, always float32) and optionally ``mesh.faces`` (F,3)
 int64. ``load_model_file`` rebuilds the network from the file alone (no download).
 
@@ -61,6 +63,7 @@ class ModelMetadata:
     storage_dtype: str = "float32"
     reparameterized: bool = False
     format_version: int = FORMAT_VERSION
+    crop_roll: str = "image"
     faces: torch.Tensor | None = field(default=None, repr=False)
 
     @property
@@ -83,7 +86,7 @@ class ModelMetadata:
             "keypoint_order": self.keypoint_order, "mesh_id": self.mesh_id,
             "training_data_id": self.training_data_id, "model_id": self.model_id,
             "storage_dtype": self.storage_dtype, "reparameterized": self.reparameterized,
-            "has_faces": self.faces is not None,
+            "crop_roll": self.crop_roll, "has_faces": self.faces is not None,
         }, sort_keys=True)
 
 
@@ -117,8 +120,11 @@ def _atomic_write(path: Path, write: Any) -> None:
 def save_model_file(path: str | os.PathLike, model: ReJSHand, *, mesh_id: str,
                     keypoint_order: str = "freihand21", training_data_id: str = "",
                     model_id: str = "", faces: Any = None,
-                    fp16: bool = False) -> ModelMetadata:
-    """Write ``model`` to ``path`` (.safetensors); fp16 halves the size (regressor stays fp32)."""
+                    fp16: bool = False, crop_roll: str = "image") -> ModelMetadata:
+    """Write ``model`` to ``path`` (.safetensors); fp16 halves the size (regressor stays fp32).
+    ``crop_roll``: "image" or "upright", the crops it was trained on (module doc)."""
+    if crop_roll not in ("image", "upright"):
+        raise ValueError(f"crop_roll must be image or upright, got {crop_roll!r}")
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
     for key, value in model.state_dict().items():
@@ -136,7 +142,7 @@ def save_model_file(path: str | os.PathLike, model: ReJSHand, *, mesh_id: str,
                          mesh_id=mesh_id, training_data_id=training_data_id,
                          model_id=model_id, storage_dtype="float16" if fp16 else "float32",
                          reparameterized=bool(getattr(model, "reparameterized", False)),
-                         faces=faces_t)
+                         crop_roll=crop_roll, faces=faces_t)
     data = safetensors.torch.save(tensors, metadata={"format": "pt",
                                                      _META_KEY: meta.to_json()})
     _atomic_write(path, lambda f: f.write(data))
@@ -165,7 +171,8 @@ def _parse_metadata(path: Path, header: dict[str, str] | None) -> ModelMetadata:
         config=config, keypoint_order=raw.get("keypoint_order", ""),
         mesh_id=raw.get("mesh_id", ""), training_data_id=raw.get("training_data_id", ""),
         model_id=raw.get("model_id", ""), storage_dtype=raw.get("storage_dtype", "float32"),
-        reparameterized=bool(raw.get("reparameterized", False)), format_version=version)
+        reparameterized=bool(raw.get("reparameterized", False)), format_version=version,
+        crop_roll=raw.get("crop_roll", "image"))
 
 
 def _check_exists(path: Path) -> None:

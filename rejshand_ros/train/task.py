@@ -170,7 +170,8 @@ class PoseTask(TrainingTask):
             f"{Path(data.root).name}/{data.train_split}"
         save_model_file(path, model, mesh_id=self.mesh.mesh_id, faces=self.mesh.faces,
                         model_id=config.model_id or Path(config.out_dir).name,
-                        training_data_id=config.training_data_id or default_id)
+                        training_data_id=config.training_data_id or default_id,
+                        crop_roll=data.augment.roll_reference)
 
 
 def _detector_task(config: TrainConfig) -> TrainingTask:
