@@ -5,8 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.geometry.crop import crop_from_box, full_to_crop, upright_rotation_rad
 from rejshand_ros.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig, box_iou,
-                                          square_box)
+                                          square_box, upright_box)
 
 OFF = SmoothingConfig(enabled=False)
 
@@ -17,6 +18,7 @@ class Det:
     size: float
     score: float = 0.9
     handedness: Handedness = Handedness.RIGHT
+    rotation_rad: float = 0.0
 
 
 def _hand(cx, cy, spread=40.0, presence=0.9, handedness=Handedness.RIGHT, score=0.95, seed=0):
@@ -33,6 +35,31 @@ def test_box_helpers_hand_computed():
     assert tuple(center) == (5, 2) and size == 15
 
 
+def _long_hand(angle_rad: float, center=(300.0, 200.0)) -> np.ndarray:
+    """(21, 2) keypoints of a 100 x 20 px hand along ``angle_rad`` (image axes): wrist at
+    one end, middle MCP (9) 40 px further, fingertips at the other end."""
+    along = np.linspace(-50.0, 50.0, 21)
+    across = np.tile([-10.0, 0.0, 10.0], 7)
+    local = np.stack([along, across], 1)
+    local[0], local[9] = (-50.0, 0.0), (-10.0, 0.0)
+    rot = np.array([[np.cos(angle_rad), -np.sin(angle_rad)], [np.sin(angle_rad), np.cos(angle_rad)]])
+    return np.asarray(center) + local @ rot.T
+
+
+def test_upright_box_is_tight_around_a_tilted_hand_and_turns_it_up():
+    for angle in (0.0, np.pi / 4, 2.0, -2.5):
+        uv = _long_hand(angle)
+        center, side, rotation = upright_box(uv, 1.5)
+        assert np.isclose(side, 100.0 * 1.5)  # the hand's length, whatever its tilt
+        assert np.allclose(center, (300.0, 200.0))
+        crop = full_to_crop(uv, crop_from_box(center, side, 150, rotation))
+        assert np.all((crop >= 0) & (crop <= 150))
+        wrist_to_mcp = crop[9] - crop[0]
+        assert np.allclose(wrist_to_mcp / np.linalg.norm(wrist_to_mcp), (0.0, -1.0))
+    # the axis-aligned square of a 45-degree hand is ~0.78 of its length; upright it is tight
+    assert square_box(_long_hand(np.pi / 4), 1.0)[1] < 80.0
+
+
 def test_detections_start_tracks_up_to_max_and_not_twice():
     tracker = HandTracker(TrackerConfig(max_hands=2))
     started = tracker.add_detections([Det((100, 100), 80), Det((105, 100), 80, 0.5),
@@ -47,7 +74,9 @@ def test_tracks_follow_keypoints_and_end_when_presence_drops():
     tracker.add_detections([Det((100, 100), 80), Det((400, 300), 90)])
     hands = tracker.update([_hand(110, 100), _hand(400, 310, seed=1)], 0.0, OFF)
     assert [h.track_id for h in hands] == [1, 2]
-    assert np.allclose(tracker.tracks[0].center, square_box(hands[0].uv, 1.5)[0])
+    center, size, rotation = upright_box(hands[0].uv, 1.5)
+    assert np.allclose(tracker.tracks[0].center, center) and tracker.tracks[0].size == size
+    assert tracker.tracks[0].rotation == rotation == upright_rotation_rad(hands[0].uv)
     hands = tracker.update([_hand(120, 100), _hand(400, 320, presence=0.1)], 0.1, OFF)
     assert [h.track_id for h in hands] == [1] and tracker.wants_detection
     tracker.add_detections([Det((400, 300), 90)])
@@ -79,6 +108,16 @@ def test_handedness_switches_after_consecutive_confident_disagreements():
         labels.append((hands[0].handedness, round(hands[0].handedness_score, 2)))
     assert labels[:2] == [(Handedness.RIGHT, 0.1)] * 2  # the track's label, its probability
     assert labels[2:] == [(Handedness.LEFT, 0.9)] * 2
+
+
+def test_a_track_takes_the_detectors_rotation_and_the_networks_handedness_when_unknown():
+    tracker = HandTracker(TrackerConfig(handedness_switch_frames=3))
+    tracker.add_detections([Det((100, 100), 80, handedness=Handedness.UNKNOWN,
+                                rotation_rad=0.7)])
+    assert tracker.tracks[0].rotation == 0.7
+    hands = tracker.update([_hand(100, 100, handedness=Handedness.LEFT, score=0.6)], 0.0, OFF)
+    assert hands[0].handedness == Handedness.LEFT and hands[0].handedness_score == 0.6
+    assert tracker.tracks[0].handedness == Handedness.LEFT  # next crop mirrored
 
 
 def test_smoothing_reduces_jitter_of_a_still_hand():
