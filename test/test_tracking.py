@@ -74,9 +74,8 @@ def test_tracks_follow_keypoints_and_end_when_presence_drops():
     tracker.add_detections([Det((100, 100), 80), Det((400, 300), 90)])
     hands = tracker.update([_hand(110, 100), _hand(400, 310, seed=1)], 0.0, OFF)
     assert [h.track_id for h in hands] == [1, 2]
-    center, size, rotation = upright_box(hands[0].uv, 1.5)
-    assert np.allclose(tracker.tracks[0].center, center) and tracker.tracks[0].size == size
-    assert tracker.tracks[0].rotation == rotation == upright_rotation_rad(hands[0].uv)
+    assert np.allclose(tracker.tracks[0].center, square_box(hands[0].uv, 1.5)[0])
+    assert tracker.tracks[0].rotation == 0.0  # unrolled crops unless upright_crops
     hands = tracker.update([_hand(120, 100), _hand(400, 320, presence=0.1)], 0.1, OFF)
     assert [h.track_id for h in hands] == [1] and tracker.wants_detection
     tracker.add_detections([Det((400, 300), 90)])
@@ -110,11 +109,25 @@ def test_handedness_switches_after_consecutive_confident_disagreements():
     assert labels[2:] == [(Handedness.LEFT, 0.9)] * 2
 
 
-def test_a_track_takes_the_detectors_rotation_and_the_networks_handedness_when_unknown():
-    tracker = HandTracker(TrackerConfig(handedness_switch_frames=3))
-    tracker.add_detections([Det((100, 100), 80, handedness=Handedness.UNKNOWN,
-                                rotation_rad=0.7)])
+def test_upright_tracks_take_the_detectors_roll_then_the_keypoints():
+    tracker = HandTracker(TrackerConfig(upright_crops=True))
+    tracker.add_detections([Det((300, 200), 150, rotation_rad=0.7)])
     assert tracker.tracks[0].rotation == 0.7
+    uv = _long_hand(2.0)
+    tracker.update([HandPrediction(uv=uv, joints=np.zeros((21, 3)), presence=0.9,
+                                   handedness=Handedness.RIGHT, handedness_score=0.9)], 0.0, OFF)
+    track = tracker.tracks[0]  # (keypoints stored as float32)
+    assert np.allclose(track.center, (300, 200), atol=1e-4)
+    assert np.isclose(track.size, 150.0, atol=1e-3)
+    assert np.isclose(track.rotation, upright_rotation_rad(uv), atol=1e-6)
+    unrolled = HandTracker(TrackerConfig())  # the default: detector rolls are ignored
+    unrolled.add_detections([Det((300, 200), 150, rotation_rad=0.7)])
+    assert unrolled.tracks[0].rotation == 0.0
+
+
+def test_a_track_without_handedness_takes_the_networks_at_once():
+    tracker = HandTracker(TrackerConfig(handedness_switch_frames=3))
+    tracker.add_detections([Det((100, 100), 80, handedness=Handedness.UNKNOWN)])
     hands = tracker.update([_hand(100, 100, handedness=Handedness.LEFT, score=0.6)], 0.0, OFF)
     assert hands[0].handedness == Handedness.LEFT and hands[0].handedness_score == 0.6
     assert tracker.tracks[0].handedness == Handedness.LEFT  # next crop mirrored
@@ -173,3 +186,26 @@ def test_detector_cadence_every_frame_without_tracks_every_nth_with_some():
     assert len(pipeline.tracker.tracks) == 2
     pipeline.process(image, 2.0)
     assert detector.calls == calls  # max_hands tracked: never
+
+
+def test_the_pose_network_gets_the_detectors_roll_with_upright_crops():
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+
+    class Recording(_EchoPredictor):
+        boxes: list = []
+
+        def predict(self, image, boxes, camera=None):
+            self.boxes.append(list(boxes))
+            return super().predict(image, boxes, camera)
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    for upright, expected in ((True, 0.5), (False, 0.0)):
+        predictor = Recording()
+        predictor.boxes = []
+        pipeline = HandPipeline(predictor, _CountingDetector([Det((100, 100), 80,
+                                                                  rotation_rad=0.5)]),
+                                PipelineConfig(tracker=TrackerConfig(upright_crops=upright),
+                                               smoothing=OFF))
+        pipeline.process(image, 0.0)
+        box = predictor.boxes[0][0]
+        assert box.rotation_rad == expected and box.size == 80 and box.track_id == 1

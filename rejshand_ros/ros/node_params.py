@@ -53,6 +53,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "falls below this", 0.0, 1.0),
     ParamSpec("track_box_scale", 1.5, "tracking crop side / side of the previous "
               "keypoints' bounding box", 1.0, 4.0),
+    ParamSpec("upright_crops", False, "roll each pose crop so wrist -> middle MCP points "
+              "up (MediaPipe's convention; the palm detector's roll, then the previous "
+              "keypoints'), for pose models trained on upright-aligned crops; false: "
+              "unrolled crops (the shipped pose model)"),
     # -- smoothing ------------------------------------------------------------------
     ParamSpec("smoothing", True, "One-Euro smoothing of each tracked hand over time"),
     ParamSpec("smoothing_min_cutoff", 1.0, "One-Euro minimum cut-off, Hz (lower: "
@@ -109,6 +113,7 @@ class HandPoseNodeConfig:
     detect_interval: int = 4
     presence_threshold: float = 0.5
     track_box_scale: float = 1.5
+    upright_crops: bool = False
     smoothing: bool = True
     smoothing_min_cutoff: float = 1.0
     smoothing_beta: float = 0.05
@@ -156,7 +161,8 @@ class HandPoseNodeConfig:
         """Tracking, smoothing and detection cadence."""
         tracker = TrackerConfig(max_hands=self.max_hands,
                                 presence_threshold=self.presence_threshold,
-                                track_box_scale=self.track_box_scale)
+                                track_box_scale=self.track_box_scale,
+                                upright_crops=self.upright_crops)
         smoothing = SmoothingConfig(enabled=self.smoothing,
                                     min_cutoff=self.smoothing_min_cutoff,
                                     beta=self.smoothing_beta, d_cutoff=self.smoothing_d_cutoff)

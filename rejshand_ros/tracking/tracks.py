@@ -1,9 +1,11 @@
 """Hand tracks between frames: ROI from the previous keypoints, identities, loss.
 
 As in MediaPipe Hands, a tracked hand's next crop comes from its previous 2D keypoints
-(no detector run): rolled so the wrist -> middle-MCP line points up
+(no detector run). With ``upright_crops`` (for pose models trained on upright-aligned
+crops) it is rolled so the wrist -> middle-MCP line points up
 (``geometry.crop.upright_rotation_rad``) and sized on the keypoints' bounding box in that
-rolled frame, so an upright crop of a tilted hand stays tight. The detector is only asked
+rolled frame, so an upright crop of a tilted hand stays tight; without, it is the
+unrolled square around the keypoints (what the shipped pose model was trained on). The detector is only asked
 when fewer hands are tracked than wanted. A track ends when the network's presence score falls below a threshold or it
 duplicates an older track. Everything here is plain geometry on HandPredictions.
 """
@@ -102,7 +104,9 @@ class TrackerConfig:
     track_box_scale: crop side / keypoint-bbox side when tracking (margin for motion).
     duplicate_iou: tracks overlapping more than this are merged (the older one stays).
     handedness_switch_frames: consecutive confident disagreements before a track's
-    handedness (and hence crop mirroring) flips."""
+    handedness (and hence crop mirroring) flips. upright_crops: roll crops upright (the
+    detector's roll for a new track, the keypoints' for a tracked one); False: crops are
+    never rolled (detector rolls ignored)."""
 
     max_hands: int = 2
     presence_threshold: float = 0.5
@@ -111,6 +115,7 @@ class TrackerConfig:
     new_track_iou: float = 0.3
     handedness_switch_frames: int = 3
     handedness_confidence: float = 0.8
+    upright_crops: bool = False
 
 
 class HandTracker:
@@ -139,7 +144,8 @@ class HandTracker:
                    for t in self.tracks):
                 continue
             track = Track(self._next_id, center, float(det.size), Handedness(det.handedness),
-                          rotation=float(getattr(det, "rotation_rad", 0.0)))
+                          rotation=float(getattr(det, "rotation_rad", 0.0))
+                          if self.config.upright_crops else 0.0)
             self._next_id += 1
             self.tracks.append(track)
             started.append(track)
@@ -150,7 +156,8 @@ class HandTracker:
         """Results for ``self.tracks`` (same order) -> the hands to publish.
 
         Drops lost tracks (low presence, non-finite output) and duplicates, moves each
-        kept track's box to its new keypoints (upright roll, :func:`upright_box`),
+        kept track's box to its new keypoints (:func:`upright_box` with upright_crops,
+        else the unrolled square),
         updates handedness, smooths. Duplicates are judged on the keypoints' axis-aligned
         squares (x ``track_box_scale``), which do not depend on the crops' roll.
         """
@@ -166,7 +173,8 @@ class HandTracker:
             if any(box_iou(*square, *other) > self.config.duplicate_iou for other in squares):
                 continue  # an older track already follows this hand
             squares.append(square)
-            center, size, rotation = upright_box(prediction.uv, scale)
+            center, size, rotation = (upright_box(prediction.uv, scale)
+                                      if self.config.upright_crops else (*square, 0.0))
             track.center, track.size, track.rotation = center, size, rotation
             track.age += 1
             self._update_handedness(track, prediction)
