@@ -51,6 +51,7 @@ setup(
         "torch>=2.2",
         "timm>=1.0",
         "safetensors>=0.4",
+        "ai-edge-litert>=2.3",  # TFLite runtime of the default (palm) hand detector
     ],
     extras_require={
         "train": ["tensorboard>=2.14", "matplotlib>=3.7",

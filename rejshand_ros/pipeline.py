@@ -20,12 +20,13 @@ from rejshand_ros.tracking.tracks import HandTracker, SmoothingConfig, TrackerCo
 
 
 class Detection(Protocol):
-    """What a detector returns per hand (full-image pixels)."""
+    """What a detector returns per hand (full-image pixels; ``detection.result``)."""
 
     center: tuple[float, float]
     size: float
     score: float
     handedness: Handedness
+    rotation_rad: float
 
 
 class Detector(Protocol):
@@ -91,7 +92,8 @@ class HandPipeline:
             detected = True
         timings["detect"] = (time.perf_counter() - start) * 1e3
         boxes = [HandBox(tuple(track.center), track.size, track.handedness,
-                         track_id=track.track_id) for track in self.tracker.tracks]
+                         rotation_rad=track.rotation, track_id=track.track_id)
+                 for track in self.tracker.tracks]
         start = time.perf_counter()
         predictions = self.predictor.predict(image, boxes, camera) if boxes else []
         timings["predict"] = (time.perf_counter() - start) * 1e3

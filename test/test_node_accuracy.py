@@ -1,7 +1,9 @@
 """The shipped trained models, offline and in hand_pose_node over real DDS.
 
-The node process runs the shipped pose model and detector with the shipped YAML (smoothing
-off, reliable QoS, camera_info on); the test publishes synthetic frames whose ground truth
+The node process runs the shipped pose model and the shipped synthetic-trained detector
+(``detector: rejshand``; the default palm detector is trained on real photos and finds
+fewer of these renders, see ``test_the_palm_detector_on_synthetic_cold_starts``) with the
+shipped YAML (smoothing off, reliable QoS, camera_info on); the test publishes synthetic frames whose ground truth
 it knows, one at a time (no drops), and runs the same frames through an offline
 ``HandPipeline`` built from the same parameters. The numbers the thresholds come from
 (shipped models, this machine kind) are in README "The shipped model".
@@ -28,7 +30,8 @@ NODE_EXE = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
 FRAME_ID = "camera_optical_frame"
 CAMERA_TIMEOUT_S = 30.0  # no silence resets (a slow offline step between frames must not
 # make the node start afresh); cold starts come from stamps jumping backwards instead
-OVERRIDES = dict(smoothing=False, num_threads=1, qos_reliability="reliable",
+OVERRIDES = dict(detector="rejshand", detector_score_threshold=0.3,  # its calibrated setting
+                 smoothing=False, num_threads=1, qos_reliability="reliable",
                  camera_timeout=CAMERA_TIMEOUT_S, diagnostics_period=0.5)
 # The shipped pose model's error on easy synthetic full frames (README "The shipped
 # model": PA-MPJPE 15 mm on held-out crops; ~13-33 mm per frame here). 2D error is relative
@@ -70,19 +73,23 @@ def _closest(hands, truth):
     return min(hands, key=lambda h: np.linalg.norm(h.uv - truth.uv, axis=1).mean())
 
 
-# -- the detector alone, offline ------------------------------------------------------------
-def _cold_start_rates(num_frames: int = 40) -> tuple[float, float]:
+# -- the detectors alone, offline --------------------------------------------------------
+# The shipped YAML's default detector is palm (MediaPipe's palm model, trained on real
+# photos); rejshand (ours, trained on these synthetic renders) is the other option.
+def _cold_start_rates(kind: str, num_frames: int = 40) -> tuple[float, float]:
     """Fractions of easy one-hand synthetic frames where a fresh detector's boxes (a) put
     a box on the hand (centre within half a side, side within 2x) and (b) match it at
     IoU >= 0.5."""
     import torch
 
-    from rejshand_ros.detection import HandDetector, default_detector_path
     from rejshand_ros.detection.evaluation import match_detections
+    from rejshand_ros.detection.factory import DetectorSettings, build_detector
     from rejshand_ros.sources.synthetic import SyntheticSource
 
     torch.set_num_threads(1)
-    detector = HandDetector(default_detector_path(), device="cpu", num_threads=1)
+    threshold = 0.3 if kind == "rejshand" else 0.5  # each one's calibrated setting
+    detector = build_detector(DetectorSettings(kind=kind, score_threshold=threshold,
+                                               num_threads=1))
     source = SyntheticSource(seed=123, num_frames=num_frames, motion="random", num_hands=1)
     located = matched = 0
     for index in range(num_frames):
@@ -99,21 +106,36 @@ def _cold_start_rates(num_frames: int = 40) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def cold_start_rates() -> tuple[float, float]:
-    return _cold_start_rates()
+    return _cold_start_rates("rejshand")
 
 
-def test_the_shipped_detector_locates_the_hand_from_a_cold_start(cold_start_rates):
+@pytest.fixture(scope="module")
+def palm_cold_start_rates() -> tuple[float, float]:
+    return _cold_start_rates("palm")
+
+
+def test_the_rejshand_detector_locates_the_hand_from_a_cold_start(cold_start_rates):
     """A seed box for the tracker: the first pose crop then refines it."""
     located, _ = cold_start_rates
     assert located >= 0.95, f"hand located in {located:.0%} of cold-start frames"
 
 
-@pytest.mark.xfail(strict=True, reason="the shipped detector (2000 CPU steps of a 20000-"
+@pytest.mark.xfail(strict=True, reason="the rejshand detector (2000 CPU steps of a 20000-"
                    "step recipe) matches ~80% of hands at IoU 0.5 from a cold start; the "
                    "issue asks >= 95%: needs the rest of config/train/detector_synth_cpu.yaml")
-def test_the_shipped_detector_matches_95_percent_at_iou_half(cold_start_rates):
+def test_the_rejshand_detector_matches_95_percent_at_iou_half(cold_start_rates):
     _, matched = cold_start_rates
     assert matched >= 0.95, f"IoU >= 0.5 in {matched:.0%} of cold-start frames"
+
+
+def test_the_palm_detector_on_synthetic_cold_starts(palm_cold_start_rates):
+    """The default detector is trained on real photos; these renders are outside what it
+    saw. Measured (README "Detectors"): located in 78 % of these 40 frames (MediaPipe
+    Hands' own pipeline finds 62 % of them), IoU >= 0.5 with the keypoint box x 1.25 in
+    60 % (its box is rolled upright and sized ~1.35x the upright keypoint box)."""
+    located, matched = palm_cold_start_rates
+    assert located >= 0.7, f"hand located in {located:.0%} of cold-start frames"
+    assert matched >= 0.5, f"IoU >= 0.5 in {matched:.0%} of cold-start frames"
 
 
 # -- the node -----------------------------------------------------------------------------
@@ -398,8 +420,9 @@ def test_two_overlapping_hands_give_a_valid_hand_on_one_of_them(hard_cases):
 
 
 @pytest.mark.ros
-@pytest.mark.xfail(strict=True, reason="the shipped detector often merges two overlapping "
-                   "hands into one box (offline: both found in 4 of 10 seeds)")
+@pytest.mark.xfail(strict=True, reason="the rejshand detector often merges two overlapping "
+                   "hands into one box (offline: both found in 4 of 10 seeds); the palm "
+                   "detector gives two boxes in none of these 8 renders")
 def test_two_overlapping_hands_are_both_found(hard_cases):
     both = sum(len(offline) == 2 for _, offline, _ in hard_cases["overlap"])
     assert both >= HARD_CASES - 1, f"both hands found in {both} of {HARD_CASES} frames"

@@ -230,7 +230,7 @@ def nodes(tmp_path_factory):
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_LOG_DIR=str(directory / "log"),
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1")
     env.setdefault(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
-    common = dict(model_path=str(pose), detector_model_path=str(detector),
+    common = dict(model_path=str(pose), detector="rejshand", detector_model_path=str(detector),
                   detector_score_threshold=0.0, presence_threshold=0.0, hand_size=0.09,
                   diagnostics_period=0.1, camera_timeout=2.5, num_threads=1)
     raw_params = directory / "raw.yaml"

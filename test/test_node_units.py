@@ -80,7 +80,7 @@ def test_config_maps_onto_the_core_configs():
     cfg = HandPoseNodeConfig(model_path="/m.safetensors", device="cpu", backend="eager",
                              max_hands=3, presence_threshold=0.2, smoothing=False,
                              smoothing_beta=0.5, hand_size=0.09, detect_interval=4,
-                             detector_model_path="/d.safetensors",
+                             detector="rejshand", detector_model_path="/d.safetensors",
                              detector_score_threshold=0.4)
     predictor = cfg.predictor_config()
     assert (predictor.model_path, predictor.device, predictor.hand_size) == \
@@ -91,10 +91,12 @@ def test_config_maps_onto_the_core_configs():
     assert pipeline.tracker.max_hands == 3 and pipeline.tracker.presence_threshold == 0.2
     assert not pipeline.smoothing.enabled and pipeline.smoothing.beta == 0.5
     assert pipeline.detect_interval == 4
-    kwargs = cfg.detector_kwargs("cpu")
-    assert kwargs["model_path"] == "/d.safetensors" and kwargs["score_threshold"] == 0.4
-    assert kwargs["max_hands"] == 3
-    assert HandPoseNodeConfig().detector_path().endswith(".safetensors")
+    settings = cfg.detector_settings("cpu")
+    assert (settings.kind, settings.model_path, settings.score_threshold) == \
+        ("rejshand", "/d.safetensors", 0.4)
+    assert settings.max_hands == 3 and settings.backend == "eager"
+    assert HandPoseNodeConfig().detector_path().endswith("palm_detection_full.tflite")
+    assert HandPoseNodeConfig(detector="rejshand").detector_path().endswith(".safetensors")
 
 
 def test_descriptors_carry_descriptions_and_ranges():
@@ -524,16 +526,31 @@ def _rewrite_metadata(source: Path, target: Path, **config_changes) -> None:
     ("other", "detector", r"other_architecture\.safetensors.*do not fit the architecture"),
     ("detector", "detector", r"detector\.safetensors.*'rejshand-detector'.*"
                              r"expected a pose model file"),
-    ("pose", "missing", r"detector model file not found: .*missing\.safetensors"),
-    ("pose", "pose", r"pose\.safetensors.*not a hand detector.*expected a hand detector"),
-    ("pose", "truncated", r"truncated\.safetensors.*expected a hand detector"),
+    ("pose", "missing", r"hand detector .*missing\.safetensors: detector rejshand: file "
+                        r"not found; expected a rejshand-detector file"),
+    ("pose", "pose", r"pose\.safetensors: detector rejshand: .*not a hand detector.*"
+                     r"expected a rejshand-detector"),
+    ("pose", "truncated", r"truncated\.safetensors: detector rejshand: .*expected a "
+                          r"rejshand-detector"),
 ])
 def test_startup_refuses_bad_model_files_naming_the_file(model_files, pose, detector, match):
     from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
 
     cfg = HandPoseNodeConfig(model_path=str(model_files[pose]), device="cpu",
+                             detector="rejshand",
                              detector_model_path=str(model_files[detector]))
     with pytest.raises(StartupError, match=match):
+        build_pipeline(cfg)
+
+
+def test_startup_refuses_a_detector_file_of_the_other_kind(model_files):
+    from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
+
+    cfg = HandPoseNodeConfig(model_path=str(model_files["pose"]), device="cpu",
+                             detector_model_path=str(model_files["detector"]))  # palm
+    with pytest.raises(StartupError, match=r"detector\.safetensors: detector palm: not a "
+                       r"readable TFLite model.*expected MediaPipe's palm detection model"
+                       r".*set the parameters detector"):
         build_pipeline(cfg)
 
 
@@ -542,7 +559,7 @@ def test_startup_builds_the_pipeline_and_refuses_unavailable_options(model_files
 
     from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
 
-    cfg = dict(model_path=str(model_files["pose"]),
+    cfg = dict(model_path=str(model_files["pose"]), detector="rejshand",
                detector_model_path=str(model_files["detector"]), device="cpu")
     parts = build_pipeline(HandPoseNodeConfig(**cfg, max_hands=3))
     assert parts.predictor.model_id == "tiny" and parts.detector_model_id == "tiny_detector"
@@ -571,7 +588,7 @@ def test_node_process_refuses_to_start_with_a_truncated_model(model_files, ros_e
     exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
     result = subprocess.run(
         [str(exe), "--ros-args", "-p", f"model_path:={model_files['truncated']}",
-         "-p", f"detector_model_path:={model_files['detector']}"],
+         "-p", "detector:=rejshand", "-p", f"detector_model_path:={model_files['detector']}"],
         env=ros_env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "hand_pose_node: error: cannot load the pose model" in result.stderr

@@ -81,7 +81,7 @@ def test_folder_and_video_give_json_per_frame_and_overlays(venv_bin, models, inp
     root, video = inputs
     out = tmp_path / "out"
     result = _run(venv_bin, root / "images", video, "--out", out, "--model", pose,
-                  "--detector-model", detector, "--detector-threshold", 0, "--presence-threshold",
+                  "--detector", "rejshand", "--detector-model", detector, "--detector-threshold", 0, "--presence-threshold",
                   0, "--max-hands", 2, "--max-frames", 4, "--camera-info", root / "calib.yaml")
     assert result.returncode == 0, result.stderr[-3000:]
     for index in range(3):
@@ -114,7 +114,8 @@ def test_zero_hands_is_a_valid_result(models, inputs, tmp_path, capsys):
     root, _ = inputs
     out = tmp_path / "none"
     assert main([str(root / "images" / "hand_0.png"), "--out", str(out), "--model", str(pose),
-                 "--detector-model", str(detector), "--detector-threshold", "1.0",
+                 "--detector", "rejshand", "--detector-model", str(detector),
+                 "--detector-threshold", "1.0",
                  "--no-vertices"]) == 0
     frame = json.loads((out / "hand_0.json").read_text())
     assert frame["hands"] == [] and frame["absolute"] is False
@@ -147,10 +148,16 @@ def test_bad_inputs_exit_2_naming_them(models, inputs, tmp_path, capsys):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     code = main([str(broken), str(root / "images" / "hand_1.png"), "--out", str(tmp_path / "b"),
-                 "--model", str(pose), "--detector-model", str(detector), "--no-overlay"])
+                 "--model", str(pose), "--detector", "rejshand", "--detector-model",
+                 str(detector), "--no-overlay"])
     err = capsys.readouterr().err
     assert code == 2 and "not a readable image: " + str(broken) in err
     assert (tmp_path / "b" / "hand_1.json").is_file()  # the good one is still processed
     # without --detector-model the shipped detector is used
     assert main([str(broken), "--out", str(tmp_path / "c"), "--model", str(pose)]) == 2
     assert "not a readable image" in capsys.readouterr().err
+    # a detector file of the other kind is refused, naming it and the kind expected
+    assert main([str(root / "images" / "hand_1.png"), "--out", str(tmp_path / "d"),
+                 "--model", str(pose), "--detector-model", str(detector)]) == 2
+    err = capsys.readouterr().err
+    assert str(detector) in err and "detector palm" in err and "expected MediaPipe's" in err

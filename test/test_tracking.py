@@ -5,8 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.geometry.crop import crop_from_box, full_to_crop, upright_rotation_rad
 from rejshand_ros.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig, box_iou,
-                                          square_box)
+                                          square_box, upright_box)
 
 OFF = SmoothingConfig(enabled=False)
 
@@ -17,6 +18,7 @@ class Det:
     size: float
     score: float = 0.9
     handedness: Handedness = Handedness.RIGHT
+    rotation_rad: float = 0.0
 
 
 def _hand(cx, cy, spread=40.0, presence=0.9, handedness=Handedness.RIGHT, score=0.95, seed=0):
@@ -31,6 +33,31 @@ def test_box_helpers_hand_computed():
     assert box_iou((0, 0), 2, (5, 5), 2) == 0
     center, size = square_box(np.array([[0, 0], [10, 4], [np.nan, 1]]), 1.5)
     assert tuple(center) == (5, 2) and size == 15
+
+
+def _long_hand(angle_rad: float, center=(300.0, 200.0)) -> np.ndarray:
+    """(21, 2) keypoints of a 100 x 20 px hand along ``angle_rad`` (image axes): wrist at
+    one end, middle MCP (9) 40 px further, fingertips at the other end."""
+    along = np.linspace(-50.0, 50.0, 21)
+    across = np.tile([-10.0, 0.0, 10.0], 7)
+    local = np.stack([along, across], 1)
+    local[0], local[9] = (-50.0, 0.0), (-10.0, 0.0)
+    rot = np.array([[np.cos(angle_rad), -np.sin(angle_rad)], [np.sin(angle_rad), np.cos(angle_rad)]])
+    return np.asarray(center) + local @ rot.T
+
+
+def test_upright_box_is_tight_around_a_tilted_hand_and_turns_it_up():
+    for angle in (0.0, np.pi / 4, 2.0, -2.5):
+        uv = _long_hand(angle)
+        center, side, rotation = upright_box(uv, 1.5)
+        assert np.isclose(side, 100.0 * 1.5)  # the hand's length, whatever its tilt
+        assert np.allclose(center, (300.0, 200.0))
+        crop = full_to_crop(uv, crop_from_box(center, side, 150, rotation))
+        assert np.all((crop >= 0) & (crop <= 150))
+        wrist_to_mcp = crop[9] - crop[0]
+        assert np.allclose(wrist_to_mcp / np.linalg.norm(wrist_to_mcp), (0.0, -1.0))
+    # the axis-aligned square of a 45-degree hand is ~0.78 of its length; upright it is tight
+    assert square_box(_long_hand(np.pi / 4), 1.0)[1] < 80.0
 
 
 def test_detections_start_tracks_up_to_max_and_not_twice():
@@ -48,6 +75,7 @@ def test_tracks_follow_keypoints_and_end_when_presence_drops():
     hands = tracker.update([_hand(110, 100), _hand(400, 310, seed=1)], 0.0, OFF)
     assert [h.track_id for h in hands] == [1, 2]
     assert np.allclose(tracker.tracks[0].center, square_box(hands[0].uv, 1.5)[0])
+    assert tracker.tracks[0].rotation == 0.0  # unrolled crops unless upright_crops
     hands = tracker.update([_hand(120, 100), _hand(400, 320, presence=0.1)], 0.1, OFF)
     assert [h.track_id for h in hands] == [1] and tracker.wants_detection
     tracker.add_detections([Det((400, 300), 90)])
@@ -79,6 +107,30 @@ def test_handedness_switches_after_consecutive_confident_disagreements():
         labels.append((hands[0].handedness, round(hands[0].handedness_score, 2)))
     assert labels[:2] == [(Handedness.RIGHT, 0.1)] * 2  # the track's label, its probability
     assert labels[2:] == [(Handedness.LEFT, 0.9)] * 2
+
+
+def test_upright_tracks_take_the_detectors_roll_then_the_keypoints():
+    tracker = HandTracker(TrackerConfig(upright_crops=True))
+    tracker.add_detections([Det((300, 200), 150, rotation_rad=0.7)])
+    assert tracker.tracks[0].rotation == 0.7
+    uv = _long_hand(2.0)
+    tracker.update([HandPrediction(uv=uv, joints=np.zeros((21, 3)), presence=0.9,
+                                   handedness=Handedness.RIGHT, handedness_score=0.9)], 0.0, OFF)
+    track = tracker.tracks[0]  # (keypoints stored as float32)
+    assert np.allclose(track.center, (300, 200), atol=1e-4)
+    assert np.isclose(track.size, 150.0, atol=1e-3)
+    assert np.isclose(track.rotation, upright_rotation_rad(uv), atol=1e-6)
+    unrolled = HandTracker(TrackerConfig())  # the default: detector rolls are ignored
+    unrolled.add_detections([Det((300, 200), 150, rotation_rad=0.7)])
+    assert unrolled.tracks[0].rotation == 0.0
+
+
+def test_a_track_without_handedness_takes_the_networks_at_once():
+    tracker = HandTracker(TrackerConfig(handedness_switch_frames=3))
+    tracker.add_detections([Det((100, 100), 80, handedness=Handedness.UNKNOWN)])
+    hands = tracker.update([_hand(100, 100, handedness=Handedness.LEFT, score=0.6)], 0.0, OFF)
+    assert hands[0].handedness == Handedness.LEFT and hands[0].handedness_score == 0.6
+    assert tracker.tracks[0].handedness == Handedness.LEFT  # next crop mirrored
 
 
 def test_smoothing_reduces_jitter_of_a_still_hand():
@@ -134,3 +186,26 @@ def test_detector_cadence_every_frame_without_tracks_every_nth_with_some():
     assert len(pipeline.tracker.tracks) == 2
     pipeline.process(image, 2.0)
     assert detector.calls == calls  # max_hands tracked: never
+
+
+def test_the_pose_network_gets_the_detectors_roll_with_upright_crops():
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+
+    class Recording(_EchoPredictor):
+        boxes: list = []
+
+        def predict(self, image, boxes, camera=None):
+            self.boxes.append(list(boxes))
+            return super().predict(image, boxes, camera)
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    for upright, expected in ((True, 0.5), (False, 0.0)):
+        predictor = Recording()
+        predictor.boxes = []
+        pipeline = HandPipeline(predictor, _CountingDetector([Det((100, 100), 80,
+                                                                  rotation_rad=0.5)]),
+                                PipelineConfig(tracker=TrackerConfig(upright_crops=upright),
+                                               smoothing=OFF))
+        pipeline.process(image, 0.0)
+        box = predictor.boxes[0][0]
+        assert box.rotation_rad == expected and box.size == 80 and box.track_id == 1

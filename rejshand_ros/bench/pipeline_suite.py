@@ -79,8 +79,7 @@ def _converter() -> tuple[str, Callable[[list[HandPrediction], int, int], Any]]:
 
 
 def _build(opts: argparse.Namespace):
-    from rejshand_ros.detection.detector import (HandDetector, default_detector_path,
-                                                 detector_backend)
+    from rejshand_ros.detection.factory import DetectorSettings, build_detector
     from rejshand_ros.pipeline import HandPipeline, PipelineConfig
     from rejshand_ros.predictor import CameraModel, Predictor, PredictorConfig
 
@@ -88,9 +87,8 @@ def _build(opts: argparse.Namespace):
                              precision=opts.pipeline_precision, num_threads=opts.threads,
                              cuda_fallback="refuse")
     predictor = Predictor(config)
-    detector = HandDetector(default_detector_path(), device=opts.device,
-                            num_threads=opts.threads,
-                            backend=detector_backend(opts.pipeline_backend))
+    detector = build_detector(DetectorSettings(device=opts.device, num_threads=opts.threads,
+                                               backend=opts.pipeline_backend))
     return HandPipeline(predictor, detector, PipelineConfig()), CameraModel
 
 

@@ -1,10 +1,11 @@
 """``rejshand-bench``: interleaved, repeated benchmarks with medians, ratios and spread.
 
-    rejshand-bench --suite model|pipeline|node|peers|soak|all[,...] [--quick]
+    rejshand-bench --suite model|pipeline|node|peers|soak|detectors|all[,...] [--quick]
                    [--json FILE] [--markdown FILE] [--threads N] [--device auto|cpu|cuda]
                    [--rounds N] [--warmup N] [--no-progress] [suite options]
 
-``all`` = model, pipeline, node, peers (not soak). Each suite lives in
+``all`` = model, pipeline, node, peers (not soak, nor detectors: it needs annotated
+real frames, ``--detect-frames``). Each suite lives in
 ``rejshand_ros.bench.<suite>_suite`` (API in ``rejshand_ros.bench``) and is imported only
 when selected; one that cannot run here (module or prerequisite missing) is reported as
 skipped with the reason. Prints every suite's tables and goals; ``--json`` adds the
@@ -26,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-SUITES = ("model", "pipeline", "node", "peers", "soak")
+SUITES = ("model", "pipeline", "node", "peers", "soak", "detectors")
 ALL_SUITES = ("model", "pipeline", "node", "peers")
 PROG = "rejshand-bench"
 

@@ -1,6 +1,6 @@
 """rejshand-predict: hands in image files, folders and videos, without ROS.
 
-Runs the node's pipeline (learned detector -> tracking -> ReJSHand -> One-Euro
+Runs the node's pipeline (hand detector, ``--detector palm|rejshand`` -> tracking -> ReJSHand -> One-Euro
 smoothing for videos) and writes, under ``--out``:
     <image stem>.json + <image stem>.png           one per image (overlay PNG)
     <video stem>/frame_NNNNNN.json + <video stem>.mp4   one JSON per frame + overlay MP4
@@ -33,7 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="--estimator mediapipe: Python with mediapipe==0.10.14 "
                         "(default: .venv-peers/bin/python, made by bash scripts/setup_peers.sh)")
     parser.add_argument("--model", help="pose model file (default: the shipped model)")
-    parser.add_argument("--detector-model", help="hand detector file (default: the shipped one)")
+    parser.add_argument("--detector", choices=("palm", "rejshand"), default="palm",
+                        help="palm (MediaPipe's palm detection model, trained on real "
+                        "photos; default) or rejshand (ours, trained on synthetic frames)")
+    parser.add_argument("--detector-model",
+                        help="the detector's file (palm: .tflite, rejshand: .safetensors; "
+                        "default: the shipped one)")
     parser.add_argument("--camera-info", metavar="YAML",
                         help="camera_info YAML of the camera (ROS format): 3D in the camera "
                         "frame instead of root-relative")
@@ -43,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "eager on CUDA)")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
     parser.add_argument("--max-hands", type=int, default=2, help="hands per frame (default 2)")
-    parser.add_argument("--detector-threshold", type=float, default=0.3,
-                        help="detector score threshold, [0, 1] (default 0.3)")
+    parser.add_argument("--detector-threshold", type=float, default=0.5,
+                        help="detector score threshold, [0, 1] (default 0.5)")
     parser.add_argument("--presence-threshold", type=float, default=0.5,
                         help="hands with a lower presence score are dropped (default 0.5)")
     parser.add_argument("--no-smoothing", action="store_true",
@@ -53,12 +58,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-vertices", action="store_true", help="leave mesh vertices out")
     parser.add_argument("--no-overlay", action="store_true", help="write JSON only")
     return parser
-
-
-def _default_detector_path() -> Path:
-    from rejshand_ros.detection.detector import default_detector_path
-
-    return Path(default_detector_path())
 
 
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -78,7 +77,8 @@ class Runner:
     """Loads the models once and processes every input."""
 
     def __init__(self, args: argparse.Namespace) -> None:
-        from rejshand_ros.detection import HandDetector, detector_backend
+        from rejshand_ros.detection.factory import (DetectorSettings, build_detector,
+                                                    detector_model_id)
         from rejshand_ros.pipeline import HandPipeline, PipelineConfig
         from rejshand_ros.predictor import CameraModel, Predictor, PredictorConfig
         from rejshand_ros.sources import CameraCalibration
@@ -96,18 +96,12 @@ class Runner:
         self.predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
                                                    backend=args.backend,
                                                    num_threads=args.threads))
-        detector_path = Path(args.detector_model) if args.detector_model \
-            else _default_detector_path()
-        if not detector_path.is_file():
-            raise FileNotFoundError(f"detector model file not found: {detector_path}"
-                                    + ("" if args.detector_model else
-                                       " (the shipped default detector is missing from this "
-                                       "install; pass --detector-model)"))
-        self.detector = HandDetector(detector_path, device=str(self.predictor.device),
-                                     score_threshold=args.detector_threshold,
-                                     max_hands=args.max_hands,
-                                     backend=detector_backend(args.backend))
-        self.detector_id = self.detector.metadata.model_id or detector_path.stem
+        self.detector = build_detector(DetectorSettings(
+            kind=args.detector, model_path=args.detector_model or "",
+            score_threshold=args.detector_threshold, max_hands=args.max_hands,
+            num_threads=args.threads, device=str(self.predictor.device),
+            backend=args.backend))
+        self.detector_id = detector_model_id(self.detector)
         tracker = TrackerConfig(max_hands=args.max_hands,
                                 presence_threshold=args.presence_threshold)
         self.smoothing = SmoothingConfig(enabled=not args.no_smoothing)

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
 from rejshand_ros.detection.model_file import DetectorMetadata, load_detector_file
+from rejshand_ros.detection.result import Detection
 from rejshand_ros.detection.targets import decode_peaks, select_detections
 from rejshand_ros.inference import (export_onnx_cached, onnx_session, resolve_path,
                                     select_device)
@@ -38,28 +38,6 @@ def detector_backend(pose_backend: str) -> str:
     """The detector's backend for a pose-network ``backend`` setting (the detector has no
     torch.compile path: compile runs it eagerly)."""
     return "eager" if pose_backend == "compile" else pose_backend
-
-
-@dataclass(frozen=True)
-class Detection:
-    """One detected hand in full-image pixels (pixel centres at integers).
-
-    center: (u, v) box centre, px. size: side of the square box, px. score: centre
-    probability in [0, 1]. handedness: LEFT or RIGHT, with ``handedness_score`` its
-    probability in [0.5, 1].
-    """
-
-    center: tuple[float, float]
-    size: float
-    score: float
-    handedness: Handedness
-    handedness_score: float
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        """(x, y, width, height) of the square box, px (may extend past the image)."""
-        half = self.size / 2.0
-        return (self.center[0] - half, self.center[1] - half, self.size, self.size)
 
 
 def detections_from_rows(rows: np.ndarray, letterbox: Letterbox) -> list[Detection]:
@@ -117,6 +95,7 @@ class HandDetector:
         self.device = select_device(device)
         if self.device.type == "cpu" and num_threads > 0:
             torch.set_num_threads(num_threads)
+        self.model_path = Path(model_path)
         model, meta = load_detector_file(model_path, device=self.device)
         self.metadata: DetectorMetadata = meta
         if reparameterize:

@@ -44,7 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="frames in one loop of the synthetic sequence (default 60)")
     parser.add_argument("--size", default="640x480", help="image size WxH (default 640x480)")
     parser.add_argument("--model", help="pose model file (default: the shipped one)")
-    parser.add_argument("--detector-model", help="detector file (default: the shipped one)")
+    parser.add_argument("--detector", choices=("palm", "rejshand"), default="palm",
+                        help="hand detector: palm (MediaPipe's palm model; default) or "
+                        "rejshand (ours, synthetic-trained)")
+    parser.add_argument("--detector-model", help="the detector's file (default: the shipped "
+                        "one)")
     parser.add_argument("--no-retarget", action="store_true", help="do not start retargeting")
     parser.add_argument("--ground-truth-only", action="store_true",
                         help="no perception node: retarget and record the ground truth")
@@ -62,12 +66,13 @@ def _parse_size(parser: argparse.ArgumentParser, text: str) -> tuple[int, int]:
     return width, height
 
 
-def missing_models(model: str | None, detector: str | None) -> list[str]:
+def missing_models(model: str | None, detector: str | None,
+                   kind: str = "palm") -> list[str]:
     """Model files the perception node would not find (empty: all there)."""
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
     from rejshand_ros.predictor import default_model_path
 
-    config = HandPoseNodeConfig(detector_model_path=detector or "")
+    config = HandPoseNodeConfig(detector=kind, detector_model_path=detector or "")
     wanted = [Path(model) if model else default_model_path(), Path(config.detector_path())]
     return [str(path) for path in wanted if not path.is_file()]
 
@@ -78,7 +83,7 @@ def demo_specs(args: argparse.Namespace, size: tuple[int, int], out: Path, perce
 
     source = {"synthetic_hands": args.hands, "synthetic_seed": args.seed,
               "synthetic_frames": args.frames, "width": size[0], "height": size[1]}
-    perception_params = {}
+    perception_params = {"detector": args.detector}
     if args.model:
         perception_params["model_path"] = str(Path(args.model).resolve())
     if args.detector_model:
@@ -112,7 +117,7 @@ def run(args: argparse.Namespace, size: tuple[int, int]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     perception = not args.ground_truth_only
     if perception:
-        missing = missing_models(args.model, args.detector_model)
+        missing = missing_models(args.model, args.detector_model, args.detector)
         if missing:
             print("rejshand-demo: perception model(s) not found: " + ", ".join(missing)
                   + "\n  -> running on the ground truth only (synthetic source -> retargeting "

@@ -12,19 +12,21 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from rejshand_ros.detection.factory import DetectorSettings
 from rejshand_ros.pipeline import PipelineConfig
 from rejshand_ros.predictor import PredictorConfig
 from rejshand_ros.ros.param_specs import ParamSpec, check_value, declare_all
 from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
 
-#: the detector shipped inside the package (relative to the package directory)
-
 PARAMETERS: tuple[ParamSpec, ...] = (
     # -- models and compute ---------------------------------------------------------
     ParamSpec("model_path", "", "pose model file (.safetensors, rejshand-model); empty: "
               "the model shipped in the package"),
-    ParamSpec("detector_model_path", "", "hand detector file (.safetensors, "
-              "rejshand-detector); empty: the detector shipped in the package"),
+    ParamSpec("detector", "palm", "hand detector: palm (MediaPipe's palm detection "
+              "model, trained on real photos: rotated boxes, no handedness) or rejshand "
+              "(ours, trained on synthetic frames only)", choices=("palm", "rejshand")),
+    ParamSpec("detector_model_path", "", "the detector's file (palm: .tflite, rejshand: "
+              ".safetensors); empty: the one shipped in the package"),
     ParamSpec("estimator", "rejshand", "pose estimator: rejshand (the ReJSHand network, "
               "with mesh) or mediapipe (MediaPipe Hands 0.10.14 in a worker process: "
               "21 keypoints, no mesh)", choices=("rejshand", "mediapipe")),
@@ -43,7 +45,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
     ParamSpec("num_threads", 2, "CPU threads for inference (0: torch's default)", 0, 256),
     # -- detection and tracking -----------------------------------------------------
     ParamSpec("max_hands", 2, "most hands tracked at once", 1, 16),
-    ParamSpec("detector_score_threshold", 0.3, "minimum detector score to start a track",
+    ParamSpec("detector_score_threshold", 0.5, "minimum detector score to start a track",
               0.0, 1.0),
     ParamSpec("detect_interval", 4, "while some but fewer than max_hands hands are "
               "tracked, run the detector every N-th frame (with none: every frame)", 1, 1000),
@@ -51,6 +53,10 @@ PARAMETERS: tuple[ParamSpec, ...] = (
               "falls below this", 0.0, 1.0),
     ParamSpec("track_box_scale", 1.5, "tracking crop side / side of the previous "
               "keypoints' bounding box", 1.0, 4.0),
+    ParamSpec("upright_crops", False, "roll each pose crop so wrist -> middle MCP points "
+              "up (MediaPipe's convention; the palm detector's roll, then the previous "
+              "keypoints'), for pose models trained on upright-aligned crops; false: "
+              "unrolled crops (the shipped pose model)"),
     # -- smoothing ------------------------------------------------------------------
     ParamSpec("smoothing", True, "One-Euro smoothing of each tracked hand over time"),
     ParamSpec("smoothing_min_cutoff", 1.0, "One-Euro minimum cut-off, Hz (lower: "
@@ -93,6 +99,7 @@ class HandPoseNodeConfig:
     """Values of :data:`PARAMETERS` (see their descriptions)."""
 
     model_path: str = ""
+    detector: str = "palm"
     detector_model_path: str = ""
     estimator: str = "rejshand"
     mediapipe_python: str = ""
@@ -102,10 +109,11 @@ class HandPoseNodeConfig:
     precision: str = "auto"
     num_threads: int = 2
     max_hands: int = 2
-    detector_score_threshold: float = 0.3
+    detector_score_threshold: float = 0.5
     detect_interval: int = 4
     presence_threshold: float = 0.5
     track_box_scale: float = 1.5
+    upright_crops: bool = False
     smoothing: bool = True
     smoothing_min_cutoff: float = 1.0
     smoothing_beta: float = 0.05
@@ -153,26 +161,25 @@ class HandPoseNodeConfig:
         """Tracking, smoothing and detection cadence."""
         tracker = TrackerConfig(max_hands=self.max_hands,
                                 presence_threshold=self.presence_threshold,
-                                track_box_scale=self.track_box_scale)
+                                track_box_scale=self.track_box_scale,
+                                upright_crops=self.upright_crops)
         smoothing = SmoothingConfig(enabled=self.smoothing,
                                     min_cutoff=self.smoothing_min_cutoff,
                                     beta=self.smoothing_beta, d_cutoff=self.smoothing_d_cutoff)
         return PipelineConfig(tracker=tracker, smoothing=smoothing,
                               detect_interval=self.detect_interval)
 
+    def detector_settings(self, device: str = "cpu") -> DetectorSettings:
+        """The detector part (``device``: the predictor's choice)."""
+        return DetectorSettings(kind=self.detector, model_path=self.detector_model_path,
+                                score_threshold=self.detector_score_threshold,
+                                max_hands=self.max_hands, num_threads=self.num_threads,
+                                device=device, backend=self.backend)
+
     def detector_path(self) -> str:
-        """The detector file to load (the shipped one when the parameter is empty)."""
-        from rejshand_ros.detection.detector import default_detector_path
-
-        return self.detector_model_path or str(default_detector_path())
-
-    def detector_kwargs(self, device: str) -> dict[str, Any]:
-        """Keyword arguments of ``HandDetector`` (``device``: the predictor's choice)."""
-        from rejshand_ros.detection.detector import detector_backend
-
-        return dict(model_path=self.detector_path(), device=device,
-                    score_threshold=self.detector_score_threshold, max_hands=self.max_hands,
-                    num_threads=self.num_threads, backend=detector_backend(self.backend))
+        """The detector file to load (the shipped one of ``detector`` when the parameter
+        is empty)."""
+        return str(self.detector_settings().path())
 
 
 def declare_parameters(node) -> HandPoseNodeConfig:

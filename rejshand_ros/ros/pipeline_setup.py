@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rejshand_ros.detection import HandDetector
+from rejshand_ros.detection.factory import build_detector, detector_model_id
 from rejshand_ros.line_worker import WorkerError
 from rejshand_ros.mediapipe_hands.client import (MediaPipeHandsWorker,
                                                  default_mediapipe_python,
@@ -53,7 +53,7 @@ class PipelineParts:
     pipeline: HandPipeline | MediaPipePipeline
     info: EstimatorInfo
     predictor: Predictor | None = None
-    detector: HandDetector | None = None
+    detector: object | None = None
     detector_path: Path | None = None
     detector_model_id: str = ""
 
@@ -90,19 +90,14 @@ def _load_predictor(cfg: HandPoseNodeConfig) -> Predictor:
         raise StartupError(f"cannot start the pose model {path}: {exc}") from exc
 
 
-def _load_detector(cfg: HandPoseNodeConfig, device: str) -> HandDetector:
-    path = Path(cfg.detector_path())
-    what = ("expected a hand detector file (.safetensors of format 'rejshand-detector', "
-            "written by rejshand-train with task: detector); set the parameter "
-            "detector_model_path")
-    if not path.is_file():
-        shipped = "" if cfg.detector_model_path else " (the shipped default detector is "\
-            "missing from this install)"
-        raise StartupError(f"detector model file not found: {path}{shipped}; {what}")
+def _load_detector(cfg: HandPoseNodeConfig, device: str):
     try:
-        return HandDetector(**cfg.detector_kwargs(device))
+        return build_detector(cfg.detector_settings(device))
     except ModelFileError as exc:
-        raise StartupError(f"cannot load the detector ({exc}); {what}") from exc
+        raise StartupError(f"cannot load the hand detector ({exc}); set the parameters "
+                           "detector (palm | rejshand) and detector_model_path") from exc
+    except ValueError as exc:
+        raise StartupError(f"invalid detector settings: {exc}") from exc
 
 
 def build_mediapipe_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
@@ -162,9 +157,9 @@ def build_pipeline(cfg: HandPoseNodeConfig) -> PipelineParts:
         precision=predictor.engine.precision, mesh_id=predictor.mesh_id,
         faces=predictor.faces,
         summary=f"pose model {predictor.model_path} ({predictor.model_id}, "
-                f"{predictor.input_size} px), detector {detector_path}; device "
+                f"{predictor.input_size} px), detector {cfg.detector} {detector_path}; device "
                 f"{predictor.device}, backend {predictor.engine.backend}, "
                 f"{predictor.engine.precision}")
     return PipelineParts(pipeline=pipeline, info=info, predictor=predictor, detector=detector,
                          detector_path=detector_path,
-                         detector_model_id=detector.metadata.model_id or detector_path.stem)
+                         detector_model_id=detector_model_id(detector))

@@ -1,8 +1,12 @@
 """Hand tracks between frames: ROI from the previous keypoints, identities, loss.
 
 As in MediaPipe Hands, a tracked hand's next crop comes from its previous 2D keypoints
-(no detector run), and the detector is only asked when fewer hands are tracked than
-wanted. A track ends when the network's presence score falls below a threshold or it
+(no detector run). With ``upright_crops`` (for pose models trained on upright-aligned
+crops) it is rolled so the wrist -> middle-MCP line points up
+(``geometry.crop.upright_rotation_rad``) and sized on the keypoints' bounding box in that
+rolled frame, so an upright crop of a tilted hand stays tight; without, it is the
+unrolled square around the keypoints (what the shipped pose model was trained on). The detector is only asked
+when fewer hands are tracked than wanted. A track ends when the network's presence score falls below a threshold or it
 duplicates an older track. Everything here is plain geometry on HandPredictions.
 """
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rejshand_ros.geometry.crop import upright_rotation_rad
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
 
@@ -23,6 +28,20 @@ def square_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
         raise ValueError("no finite keypoints")
     lo, hi = finite.min(axis=0), finite.max(axis=0)
     return (lo + hi) / 2.0, float(max((hi - lo).max(), 1.0) * scale)
+
+
+def upright_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
+    """The tracking crop of a hand's (21, 2) keypoints: (centre (2,), side, rotation_rad).
+
+    rotation_rad is ``upright_rotation_rad`` (the crop roll that turns wrist -> middle MCP
+    upwards); centre and side are those of the keypoints' bounding box in that rolled
+    frame (side = its larger extent x ``scale``), the centre mapped back to the image.
+    """
+    rotation = upright_rotation_rad(points)
+    cos, sin = np.cos(rotation), np.sin(rotation)
+    roll = np.array([[cos, -sin], [sin, cos]])  # image -> crop axes (crop convention)
+    rolled_center, side = square_box(np.asarray(points, dtype=np.float64) @ roll.T, scale)
+    return rolled_center @ roll, side, rotation
 
 
 def box_iou(center_a, size_a: float, center_b, size_b: float) -> float:
@@ -51,12 +70,14 @@ class SmoothingConfig:
 
 @dataclass
 class Track:
-    """One hand followed over frames."""
+    """One hand followed over frames: its next crop (centre, side px, roll rotation_rad in
+    the crop convention) and handedness (UNKNOWN until the pose network says)."""
 
     track_id: int
     center: np.ndarray
     size: float
     handedness: Handedness
+    rotation: float = 0.0
     age: int = 0
     disagreements: int = 0
     filters: dict[str, OneEuroFilter] = field(default_factory=dict)
@@ -83,7 +104,9 @@ class TrackerConfig:
     track_box_scale: crop side / keypoint-bbox side when tracking (margin for motion).
     duplicate_iou: tracks overlapping more than this are merged (the older one stays).
     handedness_switch_frames: consecutive confident disagreements before a track's
-    handedness (and hence crop mirroring) flips."""
+    handedness (and hence crop mirroring) flips. upright_crops: roll crops upright (the
+    detector's roll for a new track, the keypoints' for a tracked one); False: crops are
+    never rolled (detector rolls ignored)."""
 
     max_hands: int = 2
     presence_threshold: float = 0.5
@@ -92,6 +115,7 @@ class TrackerConfig:
     new_track_iou: float = 0.3
     handedness_switch_frames: int = 3
     handedness_confidence: float = 0.8
+    upright_crops: bool = False
 
 
 class HandTracker:
@@ -119,7 +143,9 @@ class HandTracker:
             if any(box_iou(center, det.size, t.center, t.size) > self.config.new_track_iou
                    for t in self.tracks):
                 continue
-            track = Track(self._next_id, center, float(det.size), Handedness(det.handedness))
+            track = Track(self._next_id, center, float(det.size), Handedness(det.handedness),
+                          rotation=float(getattr(det, "rotation_rad", 0.0))
+                          if self.config.upright_crops else 0.0)
             self._next_id += 1
             self.tracks.append(track)
             started.append(track)
@@ -130,19 +156,26 @@ class HandTracker:
         """Results for ``self.tracks`` (same order) -> the hands to publish.
 
         Drops lost tracks (low presence, non-finite output) and duplicates, moves each
-        kept track's box to its new keypoints, updates handedness, smooths.
+        kept track's box to its new keypoints (:func:`upright_box` with upright_crops,
+        else the unrolled square),
+        updates handedness, smooths. Duplicates are judged on the keypoints' axis-aligned
+        squares (x ``track_box_scale``), which do not depend on the crops' roll.
         """
         if len(predictions) != len(self.tracks):
             raise ValueError(f"{len(predictions)} predictions for {len(self.tracks)} tracks")
         kept: list[tuple[Track, HandPrediction]] = []
+        squares: list[tuple[np.ndarray, float]] = []
+        scale = self.config.track_box_scale
         for track, prediction in sorted(zip(self.tracks, predictions), key=lambda tp: tp[0].track_id):
             if prediction.presence < self.config.presence_threshold or not prediction.is_finite():
                 continue
-            center, size = square_box(prediction.uv, self.config.track_box_scale)
-            if any(box_iou(center, size, other.center, other.size) > self.config.duplicate_iou
-                   for other, _ in kept):
+            square = square_box(prediction.uv, scale)
+            if any(box_iou(*square, *other) > self.config.duplicate_iou for other in squares):
                 continue  # an older track already follows this hand
-            track.center, track.size = center, size
+            squares.append(square)
+            center, size, rotation = (upright_box(prediction.uv, scale)
+                                      if self.config.upright_crops else (*square, 0.0))
+            track.center, track.size, track.rotation = center, size, rotation
             track.age += 1
             self._update_handedness(track, prediction)
             prediction.track_id = track.track_id
@@ -151,7 +184,13 @@ class HandTracker:
         return [prediction for _, prediction in kept]
 
     def _update_handedness(self, track: Track, prediction: HandPrediction) -> None:
+        """A track's handedness (the detector's, if it gave one) flips only after
+        ``handedness_switch_frames`` confident disagreements of the pose network, so the
+        detector's call stands where the network is unsure; a track without one (palm
+        detector) takes the network's at once."""
         config = self.config
+        if track.handedness == Handedness.UNKNOWN:
+            track.handedness = prediction.handedness
         confident = prediction.handedness_score >= config.handedness_confidence
         if confident and prediction.handedness != track.handedness:
             track.disagreements += 1
