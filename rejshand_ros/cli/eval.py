@@ -38,7 +38,7 @@ def run_model(args) -> tuple:
 
     from rejshand_ros.data.dataset import read_rgb
     from rejshand_ros.data.freihand import DatasetError, load_split
-    from rejshand_ros.data.sample import EVAL_BOX_SCALE
+    from rejshand_ros.data.sample import EVAL_BOX_SCALE, UPRIGHT_EVAL, crop_roll_and_box
     from rejshand_ros.evaluation import write_pred_json
     from rejshand_ros.geometry.crop import box_from_keypoints, project
     from rejshand_ros.prediction import Handedness
@@ -48,6 +48,9 @@ def run_model(args) -> tuple:
     predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
                                           backend=args.backend, precision=args.precision,
                                           num_threads=args.threads))
+    # the FreiHAND box (keypoint bbox x 1.25); for a model trained on upright crops
+    # (model file crop_roll) the same box taken in the hand's upright frame
+    upright = predictor.metadata.crop_roll == "upright"
     count = ann.num_samples if args.max_samples is None else min(args.max_samples, ann.num_samples)
     xyz = np.zeros((count, 21, 3))
     verts = None
@@ -59,14 +62,20 @@ def run_model(args) -> tuple:
             raise DatasetError(f"missing or unreadable image {ann.image_path(index)} "
                                f"(index {index})")
         camera = CameraModel(ann.K[index])
-        if ann.xyz is not None:  # benchmark protocol: box from the ground-truth keypoints
+        roll = 0.0
+        if ann.xyz is not None and upright:  # the box a model trained upright expects
+            uv = project(ann.xyz[index], ann.K[index])
+            center, size, roll = crop_roll_and_box(uv, UPRIGHT_EVAL, np.random.default_rng(0))
+            center = tuple(center)
+        elif ann.xyz is not None:  # benchmark protocol: box from the ground-truth keypoints
             box = box_from_keypoints(project(ann.xyz[index], ann.K[index]), EVAL_BOX_SCALE)
             center, size = tuple(box.center), box.size
         else:
             center = ((image.shape[1] - 1) / 2, (image.shape[0] - 1) / 2)
             size = float(max(image.shape[:2]))
         side = Handedness.RIGHT if ann.handedness[index] else Handedness.LEFT
-        hand = predictor.predict(image, [HandBox(center, size, side)], camera)[0]
+        hand = predictor.predict(image, [HandBox(center, size, side, rotation_rad=roll)],
+                                 camera)[0]
         xyz[index] = hand.joints
         if hand.vertices is not None:
             if verts is None:
