@@ -169,3 +169,23 @@ def test_missing_or_corrupt_palm_model_files_are_refused_by_name(tmp_path):
             build_detector(DetectorSettings(kind="palm", model_path=str(path)))
     with pytest.raises(ValueError, match="unknown detector 'yolo'"):
         DetectorSettings(kind="yolo")
+
+
+def test_a_hand_filling_the_frame_is_found_by_the_zoomed_out_second_look():
+    """A hand close to the camera fills the frame; the palm model misses it there and finds
+    it with a black border around the frame (``zoom_out_border``)."""
+    import cv2
+
+    from rejshand_ros.detection.palm import PalmDetector
+
+    path = Path(__file__).resolve().parent / "data" / "real_hands" / "close_sign_digits.jpg"
+    image = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    assert PalmDetector(zoom_out_border=0.0).detect(image) == []
+    found = PalmDetector().detect(image)
+    assert len(found) == 1
+    # the box is in the frame's own pixels (the border taken off again): around the hand,
+    # which fills the centre of this hand-centred photo
+    center = np.asarray(found[0].center)
+    assert np.all(np.abs(center - 127.5) < 60) and 120 < found[0].size < 400
+    with pytest.raises(ValueError, match="zoom_out_border"):
+        PalmDetector(zoom_out_border=-0.1)

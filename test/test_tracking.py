@@ -209,3 +209,37 @@ def test_the_pose_network_gets_the_detectors_roll_with_upright_crops():
         pipeline.process(image, 0.0)
         box = predictor.boxes[0][0]
         assert box.rotation_rad == expected and box.size == 80 and box.track_id == 1
+
+
+def test_a_new_hand_is_predicted_again_on_its_keypoints_box():
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+
+    class Shifted(_EchoPredictor):
+        """The hand 30 px right of each box's centre: the keypoints' box differs from the
+        detector's, so the second run sees a different crop."""
+        boxes: list = []
+
+        def predict(self, image, boxes, camera=None):
+            self.boxes.append(list(boxes))
+            return [_hand(box.center[0] + 30, box.center[1]) for box in boxes]
+
+    image = np.zeros((480, 640, 3), np.uint8)
+    for refine, runs in ((True, 2), (False, 1)):
+        predictor = Shifted()
+        predictor.boxes = []
+        pipeline = HandPipeline(predictor, _CountingDetector([Det((100, 100), 80)]),
+                                PipelineConfig(tracker=TrackerConfig(upright_crops=False),
+                                               smoothing=OFF, refine_new_tracks=refine))
+        hands = pipeline.process(image, 0.0).hands
+        assert len(predictor.boxes) == runs
+        first = _hand(130, 100)  # what the first run returned
+        if refine:  # the second crop is the first run's keypoints' tracking box
+            center, size = square_box(first.uv, 1.5)
+            assert np.allclose(predictor.boxes[1][0].center, center)
+            assert abs(predictor.boxes[1][0].size - size) < 1e-9
+            assert predictor.boxes[1][0].track_id == predictor.boxes[0][0].track_id
+            assert np.allclose(hands[0].uv, _hand(center[0] + 30, center[1]).uv)
+        else:
+            assert np.allclose(hands[0].uv, first.uv)
+        pipeline.process(image, 0.1)  # a tracked hand: one run per frame
+        assert len(predictor.boxes) == runs + 1

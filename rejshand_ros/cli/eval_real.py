@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("yardstick", help="folder with labels.json and images/")
     parser.add_argument("--estimator", choices=("rejshand", "mediapipe"), default="rejshand")
     parser.add_argument("--model", help="pose model file (default: the shipped model)")
+    parser.add_argument("--detector", choices=("palm", "rejshand"), default="palm",
+                        help="hand detector (default palm)")
     parser.add_argument("--detector-model", help="hand detector file (default: the shipped one)")
     parser.add_argument("--mediapipe-python", default="")
     parser.add_argument("--device", default="auto")
@@ -95,7 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     from rejshand_ros.cli.predict import Runner, build_parser as predict_parser
     predict_args = predict_parser().parse_args(
         ["x", "--out", "unused", "--estimator", args.estimator, "--device", args.device,
-         "--threads", str(args.threads), "--max-hands", "1", "--no-smoothing"]
+         "--threads", str(args.threads), "--max-hands", "1", "--no-smoothing",
+         "--detector", args.detector]
         + (["--model", args.model] if args.model else [])
         + (["--detector-model", args.detector_model] if args.detector_model else [])
         + (["--mediapipe-python", args.mediapipe_python] if args.mediapipe_python else []))

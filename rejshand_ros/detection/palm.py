@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from rejshand_ros.detection.letterbox import Letterbox
@@ -121,11 +122,17 @@ class PalmDetector:
             it (MediaPipe: 0.3).
         num_threads: CPU threads of the TFLite runtime (XNNPACK).
         box: palm box -> hand box settings.
+        zoom_out_border: when a frame gives no palm, look once more with a black border
+            of this fraction of the longer side on each side (0: never). The model misses
+            hands that fill most of the frame (a hand close to the camera): on 568
+            hand-centred 256 px real photos it found 85.6 % of the hands, with a 0.25
+            border 95.6 %, either pass 97.4 % (``rejshand-eval-real``'s yardstick).
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None,
                  score_threshold: float = 0.5, max_hands: int = 2, nms_iou: float = 0.3,
-                 num_threads: int = 2, box: PalmBoxConfig = PalmBoxConfig()) -> None:
+                 num_threads: int = 2, box: PalmBoxConfig = PalmBoxConfig(),
+                 zoom_out_border: float = 0.25) -> None:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
         if max_hands < 1:
@@ -141,6 +148,9 @@ class PalmDetector:
         self.max_hands = int(max_hands)
         self.nms_iou = float(nms_iou)
         self.box = box
+        if not 0.0 <= zoom_out_border <= 2.0:
+            raise ValueError(f"zoom_out_border must be in [0, 2], got {zoom_out_border}")
+        self.zoom_out_border = float(zoom_out_border)
         self.last_timings_ms: dict[str, float] = {}
 
     @property
@@ -159,7 +169,22 @@ class PalmDetector:
         return tensor, letterbox
 
     def detect(self, image: np.ndarray) -> list[Detection]:
-        """Hands in ``image`` ((H, W, 3) uint8 RGB), best first; empty when none."""
+        """Hands in ``image`` ((H, W, 3) uint8 RGB), best first; empty when none. Without
+        any, a second look at the frame zoomed out (``zoom_out_border``)."""
+        detections = self._detect_once(image)
+        if detections or self.zoom_out_border <= 0:
+            return detections
+        timings = self.last_timings_ms
+        pad = int(round(self.zoom_out_border * max(image.shape[:2])))
+        padded = cv2.copyMakeBorder(np.asarray(image), pad, pad, pad, pad,
+                                    cv2.BORDER_CONSTANT, value=0)
+        detections = [replace(d, center=(d.center[0] - pad, d.center[1] - pad))
+                      for d in self._detect_once(padded)]
+        self.last_timings_ms = {k: v + self.last_timings_ms.get(k, 0.0)
+                                for k, v in timings.items()}
+        return detections
+
+    def _detect_once(self, image: np.ndarray) -> list[Detection]:
         start = time.perf_counter()
         tensor, letterbox = self.preprocess(image)
         ready = time.perf_counter()

@@ -106,7 +106,8 @@ class TrackerConfig:
     handedness_switch_frames: consecutive confident disagreements before a track's
     handedness (and hence crop mirroring) flips. upright_crops: roll crops upright (the
     detector's roll for a new track, the keypoints' for a tracked one); False: crops are
-    never rolled (detector rolls ignored)."""
+    never rolled (detector rolls ignored); None: as the pose model was trained (its model
+    file's ``crop_roll``, resolved by ``HandPipeline``)."""
 
     max_hands: int = 2
     presence_threshold: float = 0.5
@@ -115,7 +116,7 @@ class TrackerConfig:
     new_track_iou: float = 0.3
     handedness_switch_frames: int = 3
     handedness_confidence: float = 0.8
-    upright_crops: bool = False
+    upright_crops: bool | None = None
 
 
 class HandTracker:
