@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--detector", choices=("palm", "rejshand"), default="palm",
                         help="hand detector (default palm)")
     parser.add_argument("--detector-model", help="hand detector file (default: the shipped one)")
+    parser.add_argument("--detector-threshold", type=float,
+                        help="detector score threshold (default: rejshand-predict's)")
     parser.add_argument("--mediapipe-python", default="")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--threads", type=int, default=2)
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         ["x", "--out", "unused", "--estimator", args.estimator, "--device", args.device,
          "--threads", str(args.threads), "--max-hands", "1", "--no-smoothing",
          "--detector", args.detector]
+        + (["--detector-threshold", str(args.detector_threshold)]
+           if args.detector_threshold is not None else [])
         + (["--model", args.model] if args.model else [])
         + (["--detector-model", args.detector_model] if args.detector_model else [])
         + (["--mediapipe-python", args.mediapipe_python] if args.mediapipe_python else []))
