@@ -552,6 +552,64 @@ def test_camera_info_gives_absolute_3d_and_wrist_tf(nodes, io):
         np.testing.assert_allclose([t.x, t.y, t.z], best.keypoints_3d[:3], atol=1e-5)
 
 
+def _camera_info_msg(width: int, height: int, scale: float = 1.0):
+    from sensor_msgs.msg import CameraInfo
+    from std_msgs.msg import Header
+
+    k = [value * scale for value in K[:8]] + [1.0]
+    k[2], k[5] = (K[2] + 0.5) * scale - 0.5, (K[5] + 0.5) * scale - 0.5  # pixel centres
+    return CameraInfo(header=Header(frame_id=FRAME_ID), width=width, height=height,
+                      distortion_model="plumb_bob", d=[0.0] * 5, k=k)
+
+
+def _until(harness, io, raw, rgb, predicate, what: str, tries: int = 10):
+    """Publish ``rgb`` frames (one at a time) until an output satisfies ``predicate``
+    (a camera_info published just before may reach the node after the next image)."""
+    outputs = []
+    for _ in range(tries):
+        outputs.append(_good(harness, io, raw, rgb=rgb)[1])
+        if predicate(outputs[-1]):
+            return outputs[-1]
+    raise AssertionError(f"{what}: not within {tries} frames; absolute per frame "
+                         f"{[[h.absolute for h in o.hands] for o in outputs]}\n"
+                         f"{raw.output[-3000:]}")
+
+
+def test_camera_info_is_used_only_for_images_of_its_size(nodes, io):
+    """hand_pose_node._camera_for over DDS: a mid-stream image size change, and a
+    camera_info for another size, give root-relative 3D with one warning; matching sizes
+    give absolute 3D again."""
+    harness, raw, _ = nodes
+    small = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
+    large = np.zeros((2 * HEIGHT, 2 * WIDTH, 3), np.uint8)
+    absolute = lambda out: out.hands and all(h.absolute for h in out.hands)  # noqa: E731
+    relative = lambda out: out.hands and not any(h.absolute for h in out.hands)  # noqa: E731
+    io.info.publish(_camera_info_msg(WIDTH, HEIGHT))
+    _until(harness, io, raw, small, absolute, "absolute 3D with a matching camera_info")
+    start = _fresh(harness, "/hand_pose_node")
+    resets = int(start["track_resets"])
+
+    # the image size changes mid-stream; camera_info still describes 320x240
+    out = _good(harness, io, raw, rgb=large)[1]
+    assert relative(out), [h.absolute for h in out.hands]
+    assert _warnings(raw, f"camera_info is for {WIDTH}x{HEIGHT} images, this image is "
+                          f"{2 * WIDTH}x{2 * HEIGHT}: 3D stays root-relative") == 1
+    assert f"image size changed from {WIDTH}x{HEIGHT} to {2 * WIDTH}x{2 * HEIGHT}" \
+        in raw.output
+    assert absolute(_good(harness, io, raw, rgb=small)[1])  # back to the camera's size
+    assert int(_fresh(harness, "/hand_pose_node")["track_resets"]) == resets + 2
+
+    # a camera_info for 640x480 images: 320x240 frames stay root-relative, 640x480 ones
+    # use it
+    io.info.publish(_camera_info_msg(2 * WIDTH, 2 * HEIGHT, scale=2.0))
+    _until(harness, io, raw, small, relative, "root-relative 3D with a 640x480 camera_info")
+    _until(harness, io, raw, large, absolute, "absolute 3D for 640x480 frames")
+    io.info.publish(_camera_info_msg(WIDTH, HEIGHT))
+    _until(harness, io, raw, small, absolute, "absolute 3D after the 320x240 camera_info")
+    assert _fresh(harness, "/hand_pose_node")["camera_info_rejected"] == \
+        start["camera_info_rejected"]  # other sizes are valid camera_infos, just unused
+
+
 def _expect_counted(harness, node, fqn, publish, counter: str, what: str) -> None:
     """Publish one bad input; wait until the node counted it as received and in
     ``counter`` (the case really reached it and was classified)."""
