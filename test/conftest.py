@@ -78,13 +78,23 @@ def toy_dataset(tmp_path_factory) -> Path:
     return root
 
 
+def running_in_ci() -> bool:
+    """CI=true (or 1/yes), as CI services set it and the README's CI command does."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 @pytest.fixture(scope="session")
 def mediapipe_python() -> Path:
-    """The MediaPipe interpreter of .venv-peers (scripts/setup_peers.sh makes it, once;
-    skips the test when the install fails)."""
+    """The MediaPipe interpreter of .venv-peers (scripts/setup_peers.sh makes it, once).
+    When the install fails the test is skipped on a developer's machine (offline, no
+    Python 3.11) but fails under CI=true: CI must not go green without the MediaPipe
+    tests."""
     setup = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "setup_peers.sh")],
                            capture_output=True, text=True, timeout=600)
     if setup.returncode != 0:
-        pytest.skip(f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
-                    f"installed): {setup.stderr[-500:]}")
+        reason = (f"scripts/setup_peers.sh failed (MediaPipe 0.10.14 could not be "
+                  f"installed): {setup.stderr[-500:]}")
+        if running_in_ci():
+            pytest.fail(f"CI=true: {reason}", pytrace=False)
+        pytest.skip(reason)
     return Path(setup.stdout.strip().splitlines()[-1])

@@ -14,6 +14,31 @@ from rejshand_ros.bench.soak_suite import soak_goals, summarize_soak
 
 MIB = 2 ** 20
 
+# Bounds of the 15 s soak below: the worst of five runs of exactly its command (commit
+# c8e4577, the shared 2-core machine at load 5.6-6.3; README "Reliability") + 50 %.
+#   latency p99 / inference period: 5.27, 3.92, 1.81, 5.56, 5.51
+#   RSS growth after warm-up (%):   0.009, 0.076, 0.462, 0.085, 0.148
+# The README's goals (< 2 periods, < 5 %) are judged by the 5-minute soak benchmark.
+MAX_P99_PERIODS = 5.56 * 1.5
+MAX_RSS_GROWTH_PCT = 0.462 * 1.5
+
+
+def short_soak_problems(row: dict) -> list[str]:
+    """What is wrong with a 15 s soak row (empty: within the measured bounds)."""
+    problems = []
+    period_ms = 1e3 / row["output_hz"]
+    if not 0 < row["latency_ms_p50"] <= row["latency_ms_p99"] < MAX_P99_PERIODS * period_ms:
+        problems.append(f"latency p50 {row['latency_ms_p50']:.0f} ms, p99 "
+                        f"{row['latency_ms_p99']:.0f} ms = "
+                        f"{row['latency_ms_p99'] / period_ms:.2f} inference periods "
+                        f"(bound {MAX_P99_PERIODS:.2f})")
+    if not abs(row["rss_growth_pct"]) < MAX_RSS_GROWTH_PCT:
+        problems.append(f"RSS grew {row['rss_growth_pct']:.2f} % after warm-up "
+                        f"(bound {MAX_RSS_GROWTH_PCT:.2f} %)")
+    if row["node_exit_code"] != 0:
+        problems.append(f"node exit code {row['node_exit_code']}")
+    return problems
+
 
 def _record(growth_mib: float) -> SoakRecord:
     """Outputs at 5 Hz for 10 s with latency 100..199 ms, counters at t=0 and t=11,
@@ -64,6 +89,31 @@ def test_goals_judge_growth_latency_and_crashes():
     assert not goals["node crashes"]["met"]
 
 
+def _measured_like_record(leak_pct: float) -> SoakRecord:
+    """A 15 s soak as measured here (8 outputs/s, latency p99 ~4 periods, RSS 1262 MiB),
+    with RSS rising by ``leak_pct`` % between the warm-up sample (20 % of the window) and
+    the end."""
+    record = SoakRecord()
+    record.outputs = [(0.125 * i, 100.0 + 400.0 * (i % 50 == 49)) for i in range(120)]
+    record.diagnostics = [(-0.5, dict(frames_received="0", frames_processed="0",
+                                      frames_dropped="0", frames_failed="0")),
+                          (16.0, dict(frames_received="480", frames_processed="120",
+                                      frames_dropped="360", frames_failed="0"))]
+    warm = 1262.0 * MIB
+    record.rss = [(float(t), int(warm * (1 + leak_pct / 100 * max(t - 3, 0) / 12)))
+                  for t in range(16)]
+    return record
+
+
+def test_a_short_soak_leaking_ten_percent_of_its_memory_fails():
+    clean = summarize_soak(_measured_like_record(0.0), 0.0, 15.0, 8.0, 32.0, node_exit=0)
+    assert short_soak_problems(clean) == [], clean
+    leaking = summarize_soak(_measured_like_record(10.0), 0.0, 15.0, 8.0, 32.0, node_exit=0)
+    assert leaking["rss_growth_pct"] == pytest.approx(10.0)
+    assert short_soak_problems(leaking) == [
+        f"RSS grew 10.00 % after warm-up (bound {MAX_RSS_GROWTH_PCT:.2f} %)"]
+
+
 def test_rss_of_this_process_and_of_a_gone_one():
     rss = read_rss_bytes(__import__("os").getpid())
     assert rss is not None and 10 * MIB < rss < 64 * 1024 * MIB
@@ -92,9 +142,8 @@ def test_short_soak_at_4x_overload_reports_sane_numbers_and_the_node_lives(
     assert row["frames_failed"] == 0, report
     # 4x overload: most frames are dropped by the one-slot buffer, and reported
     assert row["frames_dropped"] > 0.3 * row["frames_received"], report
-    period_ms = 1e3 / row["output_hz"]
-    assert 0 < row["latency_ms_p50"] <= row["latency_ms_p99"] < 5 * period_ms, report
-    assert 100 < row["rss_warm_mib"] < 8192 and abs(row["rss_growth_pct"]) < 25, report
+    assert 100 < row["rss_warm_mib"] < 8192, report
+    assert short_soak_problems(row) == [], report
     goals = {g["goal"] for g in result["goals"]}
     assert goals == {"node RSS growth after warm-up (%)", "latency p99 / inference period",
                      "node crashes"}

@@ -43,6 +43,44 @@ def test_scoring_exact_and_translated_predictions(toy_dataset, tmp_path):
     assert (tmp_path / "pck.png").exists() and (tmp_path / "per_joint_error.png").exists()
 
 
+def test_scoring_needs_only_the_two_label_files(toy_dataset, tmp_path):
+    """The official protocol scores from evaluation_xyz.json and evaluation_verts.json
+    alone: no evaluation_K.json, no images."""
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for key in ("xyz", "verts"):
+        (labels / f"evaluation_{key}.json").write_text(
+            (toy_dataset / f"validation_{key}.json").read_text())
+    xyz, verts = _gt(toy_dataset, "validation")
+    shift = np.array([0.0, 0.006, 0.008])  # 10 mm
+    write_pred_json(tmp_path / "pred.json", xyz + shift, verts + shift)
+    command = [EVAL, "--pred", str(tmp_path / "pred.json"), "--gt-dir", str(labels),
+               "--split", "evaluation"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["mpjpe_mm"] == pytest.approx(10.0, abs=1e-6)
+    assert metrics["mpvpe_mm"] == pytest.approx(10.0, abs=1e-6)
+    assert metrics["pa_mpjpe_mm"] < 1e-3 and metrics["pa_mpvpe_mm"] < 1e-3
+    # without the keypoint labels it stops, naming the file
+    (labels / "evaluation_xyz.json").unlink()
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert f"missing dataset file: {labels / 'evaluation_xyz.json'}" in result.stderr
+
+
+def test_label_files_of_different_lengths_are_refused(tmp_path):
+    from rejshand_ros.data.freihand import DatasetError, load_split
+
+    (tmp_path / "evaluation_xyz.json").write_text(json.dumps([[[0.0] * 3] * 21] * 3))
+    (tmp_path / "evaluation_verts.json").write_text(json.dumps([[[0.0] * 3] * 778] * 2))
+    with pytest.raises(DatasetError, match="evaluation_verts.json: 2 entries, but "
+                       "evaluation_xyz.json has 3"):
+        load_split(tmp_path, "evaluation", labels_only=True)
+    with pytest.raises(DatasetError, match="missing dataset file: .*evaluation_K.json"):
+        load_split(tmp_path, "evaluation")  # running a model needs K and the images
+
+
 def test_bad_prediction_file_is_named(toy_dataset, tmp_path):
     (tmp_path / "pred.json").write_text("[[1, 2]]")
     result = subprocess.run([EVAL, "--pred", str(tmp_path / "pred.json"), "--gt-dir",

@@ -33,10 +33,14 @@ CAMERA_TIMEOUT_S = 30.0  # no silence resets (a slow offline step between frames
 OVERRIDES = dict(detector="rejshand", detector_score_threshold=0.3,  # its calibrated setting
                  smoothing=False, num_threads=1, qos_reliability="reliable",
                  camera_timeout=CAMERA_TIMEOUT_S, diagnostics_period=0.5)
-# The shipped pose model's error on easy synthetic full frames (README "The shipped
-# model": PA-MPJPE 15 mm on held-out crops; ~13-33 mm per frame here). 2D error is relative
-# to the hand's box side: the young model's 2D is loose (~0.2 of the box).
-MAX_PA_MPJPE_MM = 35.0
+# 3D accuracy is judged against the mean-pose baseline on the same frames (see
+# assert_beats_mean_pose): the model's mean PA-MPJPE must be at most this fraction of the
+# baseline's. The shipped model (README "The shipped model": 0.48x on held-out crops) gives
+# 0.55x on the tracked sequence, 0.51x on the border scenes and 0.53x on the overlapping
+# hands here (`pytest test/test_node_accuracy.py -rP` prints them); 0.7 leaves room for
+# frames that change with a retrained model. 2D error is relative to the hand's box side:
+# the young model's 2D is loose (~0.2 of the box).
+MAX_BASELINE_RATIO = 0.7
 MAX_UV_ERROR_BOX = 0.35
 HARD_CASES = 8  # border scenes and overlapping-hands scenes (seeds 0-7)
 
@@ -71,6 +75,43 @@ def _errors(hand, truth) -> tuple[float, float]:
 
 def _closest(hands, truth):
     return min(hands, key=lambda h: np.linalg.norm(h.uv - truth.uv, axis=1).mean())
+
+
+def mean_pose(truth_joints) -> np.ndarray:
+    """(21, 3) mean root-relative pose (m) of (N, 21, 3) true joints."""
+    from rejshand_ros.keypoints import ROOT_JOINT
+
+    truth = np.asarray(truth_joints, np.float64)
+    return (truth - truth[:, ROOT_JOINT:ROOT_JOINT + 1]).mean(0)
+
+
+def assert_beats_mean_pose(pred_joints, truth_joints, reference=None,
+                           ratio: float = MAX_BASELINE_RATIO) -> tuple[float, float]:
+    """Assert mean PA-MPJPE(pred, truth) <= ``ratio`` x that of the mean-pose baseline on
+    the same frames; returns (model mm, baseline mm).
+
+    The baseline predicts one constant hand for every frame: the mean root-relative pose
+    of ``truth_joints`` (or of ``reference`` (M, 21, 3) true joints, for frames that all
+    show one pose), placed at each frame's true root; PA-MPJPE is the official metric
+    (rejshand_ros.metrics.evaluate). Arrays are (N, 21, 3), metres. Predicting the mean
+    hand scores 1x. Caveat: the mean is taken in the camera frame (as rejshand-eval's
+    baseline), so hands of varied orientation average into a shrunken hand that a fixed
+    real hand beats (test_the_shipped_model_beats_one_constant_hand). Re-check a new
+    model with ``pytest test/test_node_accuracy.py -rP`` (each test prints its ratio).
+    """
+    from rejshand_ros.keypoints import ROOT_JOINT
+    from rejshand_ros.metrics import evaluate
+
+    pred, truth = np.asarray(pred_joints, np.float64), np.asarray(truth_joints, np.float64)
+    constant = mean_pose(truth if reference is None else reference)
+    baseline = float(evaluate(constant[None] + truth[:, ROOT_JOINT:ROOT_JOINT + 1],
+                              truth)["pa_mpjpe_mm"])
+    model = float(evaluate(pred, truth)["pa_mpjpe_mm"])
+    report = (f"PA-MPJPE {model:.1f} mm = {model / baseline:.2f}x the mean-pose baseline "
+              f"({baseline:.1f} mm) on {len(truth)} frames; limit {ratio:g}x")
+    print(report)
+    assert model <= ratio * baseline, report
+    return model, baseline
 
 
 # -- the detectors alone, offline --------------------------------------------------------
@@ -294,13 +335,16 @@ def _run_both(shipped: ShippedNode, pipeline, frames, restart_each: bool):
     return results
 
 
-def _assert_same(msg, offline_hands, same_ids: bool = True) -> None:
-    """Node output == offline output. Track ids only from the same history: the node
-    keeps counting ids across restarts, a fresh offline pipeline starts at 1."""
+def _assert_same(msg, offline_hands, ids: dict[int, int] | None = None) -> None:
+    """Node output == offline output. Track ids (when ``ids`` is given): the node keeps
+    counting ids across restarts and a fresh offline pipeline starts at 1, so ``ids``
+    collects node id -> offline id over a sequence, which must stay one-to-one."""
     node_hands = _hands_of(msg)
     assert msg.header.frame_id == FRAME_ID and len(node_hands) == len(offline_hands)
-    if same_ids:
-        assert [h[0] for h in node_hands] == [h.track_id for h in offline_hands]
+    if ids is not None:
+        for (node_id, _, _), hand in zip(node_hands, offline_hands):
+            assert ids.setdefault(node_id, hand.track_id) == hand.track_id, (ids, node_id)
+        assert len(set(ids.values())) == len(ids), ids
     for (_, uv, joints), hand, wire in zip(node_hands, offline_hands, msg.hands):
         np.testing.assert_allclose(uv, hand.uv, atol=0.01)  # px (float32 on the wire)
         np.testing.assert_allclose(joints, hand.joints, atol=1e-4)  # m
@@ -308,20 +352,24 @@ def _assert_same(msg, offline_hands, same_ids: bool = True) -> None:
 
 
 @pytest.mark.ros
-def test_node_equals_the_offline_pipeline_and_the_truth_within_known_error(shipped, sequence):
+def test_node_equals_the_offline_pipeline_and_the_truth_within_known_error(shipped, sequence,
+                                                                          hard_cases):
+    """Ten tracked frames of one hand. They all show one pose, so its baseline takes the
+    mean pose of the module's 24 independent hands (the border and overlap scenes)."""
     renders = [sequence.render(i) for i in range(10)]
     results = _run_both(shipped, _offline_pipeline(), [(im, K) for im, K, _ in renders],
                         restart_each=False)
-    uv_errors, pa_errors = [], []
+    uv_errors, pred, truths, ids = [], [], [], {}
     for (msg, offline), (image, _, truth) in zip(results, renders):
-        _assert_same(msg, offline)
+        _assert_same(msg, offline, ids)
         if not offline:  # the track drifted off (presence < threshold); re-detected next frame
             continue
-        uv, pa = _errors(_closest(offline, truth[0]), truth[0])
-        uv_errors.append(uv)
-        pa_errors.append(pa)
-    assert len(pa_errors) >= 9, f"hand tracked in {len(pa_errors)} of 10 frames"
-    assert np.mean(pa_errors) <= MAX_PA_MPJPE_MM, pa_errors
+        hand = _closest(offline, truth[0])
+        uv_errors.append(_errors(hand, truth[0])[0])
+        pred.append(hand.joints)
+        truths.append(truth[0].joints)
+    assert len(pred) >= 9, f"hand tracked in {len(pred)} of 10 frames"
+    assert_beats_mean_pose(pred, truths, reference=_independent_truths(hard_cases))
     assert np.mean(uv_errors) <= MAX_UV_ERROR_BOX, uv_errors
 
 
@@ -395,28 +443,42 @@ def hard_cases(shipped, sequence):
     return cases
 
 
+def _independent_truths(hard_cases) -> list[np.ndarray]:
+    """True joints of every hand in the border and overlap scenes (24 distinct poses)."""
+    return [t.joints for kind in ("border", "overlap") for _, _, truth in hard_cases[kind]
+            for t in truth]
+
+
 @pytest.mark.ros
 def test_a_hand_at_the_image_border_is_found_from_a_cold_start(hard_cases):
     """Offline on 10 seeds: found in 9, box-relative 2D error 0.09-0.28 (one 1.03)."""
-    errors = []
+    uv_errors, pred, truths = [], [], []
     for msg, offline, truth in hard_cases["border"]:
-        _assert_same(msg, offline, same_ids=False)
+        _assert_same(msg, offline)
         if offline:
-            errors.append(_errors(_closest(offline, truth[0]), truth[0]))
-    assert len(errors) >= HARD_CASES - 1, f"border hand found in {len(errors)} frames"
-    uv, pa = np.median(errors, axis=0)
-    assert uv <= MAX_UV_ERROR_BOX and pa <= MAX_PA_MPJPE_MM, errors
+            hand = _closest(offline, truth[0])
+            uv_errors.append(_errors(hand, truth[0])[0])
+            pred.append(hand.joints)
+            truths.append(truth[0].joints)
+    assert len(pred) >= HARD_CASES - 1, f"border hand found in {len(pred)} frames"
+    assert np.median(uv_errors) <= MAX_UV_ERROR_BOX, uv_errors
+    assert_beats_mean_pose(pred, truths)
 
 
 @pytest.mark.ros
 def test_two_overlapping_hands_give_a_valid_hand_on_one_of_them(hard_cases):
-    """Offline on 10 seeds: a hand in every frame, within the known error in 9."""
-    good = 0
+    """Offline on 10 seeds: a hand in every frame. Per frame, the (found hand, true
+    hand) pair with the smaller error is scored; the baseline scores its mean pose against
+    the same true hands."""
+    pred, truths = [], []
     for msg, offline, truth in hard_cases["overlap"]:
-        _assert_same(msg, offline, same_ids=False)
+        _assert_same(msg, offline)
         assert len(offline) >= 1, "neither overlapping hand found"
-        good += min(_errors(hand, t)[1] for hand in offline for t in truth) <= MAX_PA_MPJPE_MM
-    assert good >= HARD_CASES - 1, f"{good} of {HARD_CASES} frames within the known error"
+        hand, best = min(((hand, t) for hand in offline for t in truth),
+                         key=lambda pair: _errors(*pair)[1])
+        pred.append(hand.joints)
+        truths.append(best.joints)
+    assert_beats_mean_pose(pred, truths)
 
 
 @pytest.mark.ros
@@ -426,3 +488,58 @@ def test_two_overlapping_hands_give_a_valid_hand_on_one_of_them(hard_cases):
 def test_two_overlapping_hands_are_both_found(hard_cases):
     both = sum(len(offline) == 2 for _, offline, _ in hard_cases["overlap"])
     assert both >= HARD_CASES - 1, f"both hands found in {both} of {HARD_CASES} frames"
+
+
+@pytest.mark.ros
+def test_a_constant_mean_hand_fails_the_baseline_assertion(hard_cases):
+    """The same assertion refuses a "model" that outputs the frames' mean hand whatever
+    the image (1x the baseline)."""
+    truths = _independent_truths(hard_cases)
+    roots = np.asarray(truths)[:, 9:10]
+    with pytest.raises(AssertionError, match=r"= 1\.00x the mean-pose baseline"):
+        assert_beats_mean_pose(mean_pose(truths)[None] + roots, truths)
+
+
+def _procrustes_mean(truth_joints, iterations: int = 10) -> np.ndarray:
+    """(21, 3) mean root-relative pose after aligning every pose to it (rotation, scale:
+    generalised Procrustes), i.e. the mean hand shape whatever its orientation."""
+    from rejshand_ros.geometry.procrustes import procrustes_align
+
+    truth = np.asarray(truth_joints, np.float64)
+    poses = truth - truth[:, 9:10]
+    mean = poses[0]
+    for _ in range(iterations):
+        mean = np.mean([procrustes_align(pose, mean) for pose in poses], axis=0)
+    return mean
+
+
+@pytest.mark.ros
+@pytest.mark.xfail(strict=True, reason="the shipped pose model is worse than one constant "
+                   "hand: on the border and overlap frames the Procrustes mean of the true "
+                   "poses scores 8.6 mm PA-MPJPE, the model 12.6 mm. The camera-frame mean "
+                   "pose of the baseline above averages hands of different orientations into "
+                   "a shrunken hand (27 mm on these 24 poses): each single true pose used as "
+                   "a constant scores 0.38-0.76x of it (median 0.41x)")
+def test_the_shipped_model_beats_one_constant_hand(hard_cases):
+    pred, truths = [], []
+    for kind in ("border", "overlap"):
+        for _, offline, truth in hard_cases[kind]:
+            if offline:
+                hand, best = min(((hand, t) for hand in offline for t in truth),
+                                 key=lambda pair: _errors(*pair)[1])
+                pred.append(hand.joints)
+                truths.append(best.joints)
+    constant = _procrustes_mean(_independent_truths(hard_cases))
+    roots = np.asarray(truths)[:, 9:10]
+    constant_mm = float(evaluate_pa(constant[None] + roots, truths))
+    model_mm = float(evaluate_pa(pred, truths))
+    print(f"model {model_mm:.1f} mm, one constant hand {constant_mm:.1f} mm")
+    assert model_mm <= MAX_BASELINE_RATIO * constant_mm
+
+
+def evaluate_pa(pred_joints, truth_joints) -> float:
+    """Mean PA-MPJPE (mm) by the official metric."""
+    from rejshand_ros.metrics import evaluate
+
+    return float(evaluate(np.asarray(pred_joints, np.float64),
+                          np.asarray(truth_joints, np.float64))["pa_mpjpe_mm"])

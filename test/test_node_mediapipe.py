@@ -60,73 +60,214 @@ def _camera_info(K: np.ndarray, width: int, height: int, header):
                       p=np.hstack([K, np.zeros((3, 1))]).ravel().tolist())
 
 
-@pytest.mark.ros
-def test_node_with_mediapipe_publishes_the_hand_of_a_synthetic_frame(tmp_path,
-                                                                     mediapipe_python):
-    import rclpy
-    from builtin_interfaces.msg import Time
-    from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from sensor_msgs.msg import CameraInfo, Image
-    from std_msgs.msg import Header
+class MediaPipeNode:
+    """hand_pose_node with estimator:=mediapipe, and the test's own rclpy node."""
 
-    from rejshand_ros.msg import HandPose, HandPoseArray
+    def __init__(self, directory: Path, python: Path) -> None:
+        import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rclpy.context import Context
+        from rclpy.executors import SingleThreadedExecutor
+        from sensor_msgs.msg import CameraInfo, Image
+
+        from rejshand_ros.msg import HandPoseArray
+
+        domain = 160 + os.getpid() % 20
+        env = _env(directory, domain)
+        self.proc = subprocess.Popen(
+            _node_command(f"mediapipe_python:={python}", "diagnostics_period:=0.2"),
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=lambda: self.lines.extend(self.proc.stdout),
+                         daemon=True).start()
+        os.environ.setdefault(FASTDDS_PROFILE_ENV, env[FASTDDS_PROFILE_ENV])
+        self.context = Context()
+        rclpy.init(context=self.context, domain_id=domain)
+        self.node = rclpy.create_node("mediapipe_test", context=self.context)
+        self.image_pub = self.node.create_publisher(Image, "/image", 10)
+        self.info_pub = self.node.create_publisher(CameraInfo, "/camera_info", 10)
+        self.results: list = []
+        self.node.create_subscription(HandPoseArray, "/hand_poses", self.results.append, 10)
+        self.diagnostics: dict[str, str] = {}
+        self.node.create_subscription(DiagnosticArray, "/diagnostics", self._store_diag, 10)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def _store_diag(self, msg) -> None:
+        for status in msg.status:
+            if status.name.startswith("/hand_pose_node"):
+                self.diagnostics = {kv.key: kv.value for kv in status.values}
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def spin_until(self, predicate, what: str, timeout: float = 90.0, every=None):
+        """Spin until ``predicate()``; ``every()`` (if given) runs about once a second."""
+        deadline, next_call = time.monotonic() + timeout, 0.0
+        while time.monotonic() < deadline:
+            if every is not None and time.monotonic() >= next_call:
+                every()
+                next_call = time.monotonic() + 1.0
+            self.executor.spin_once(timeout_sec=0.05)
+            result = predicate()
+            if result:
+                return result
+            assert self.proc.poll() is None, "node died:\n" + self.output[-3000:]
+        raise AssertionError(f"timed out waiting for {what}:\n{self.output[-3000:]}")
+
+    def spin_for(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def counter(self, name: str) -> int:
+        return int(self.diagnostics.get(name, -1))
+
+    def fresh_counters(self) -> dict[str, str]:
+        """Diagnostics published after this call."""
+        self.diagnostics = {}
+        return self.spin_until(lambda: self.diagnostics, "diagnostics", timeout=30)
+
+    def worker_pids(self) -> list[int]:
+        """Child processes of the node running the MediaPipe worker script."""
+        pids = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                pids += [int(p) for p in (task / "children").read_text().split()]
+            except OSError:  # the thread ended meanwhile
+                continue
+        workers = []
+        for pid in pids:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"mediapipe_hands/worker.py" in cmdline:
+                workers.append(pid)
+        return workers
+
+    def close(self) -> int:
+        self.node.destroy_node()
+        self.context.try_shutdown()
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
+
+
+@pytest.fixture(scope="module")
+def mediapipe_node(tmp_path_factory, mediapipe_python):
+    node = MediaPipeNode(tmp_path_factory.mktemp("mediapipe_node"), mediapipe_python)
+    try:
+        node.spin_until(lambda: node.image_pub.get_subscription_count()
+                        and node.info_pub.get_subscription_count() and node.diagnostics,
+                        "the node's subscriptions and diagnostics", timeout=120)
+        yield node
+    finally:
+        code = node.close()
+        assert code == 0 and "Traceback" not in node.output, node.output[-3000:]
+        assert "MediaPipe Hands 0.10.14" in node.output
+
+
+def _frame(seed: int = 3):
     from rejshand_ros.sources.synthetic import SyntheticSource
 
-    domain = 160 + os.getpid() % 20
-    env = _env(tmp_path, domain)
-    proc = subprocess.Popen(_node_command(f"mediapipe_python:={mediapipe_python}"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
-    os.environ.setdefault(FASTDDS_PROFILE_ENV, env[FASTDDS_PROFILE_ENV])
-    context = Context()
-    rclpy.init(context=context, domain_id=domain)
-    node = rclpy.create_node("mediapipe_test", context=context)
+    return SyntheticSource(seed=seed, num_frames=4).render(0)
+
+
+def _image_msg(image: np.ndarray, stamp_s: float):
+    from builtin_interfaces.msg import Time
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    ns = int(stamp_s * 1e9)
+    header = Header(stamp=Time(sec=ns // 10**9, nanosec=ns % 10**9), frame_id=FRAME_ID)
+    height, width = image.shape[:2]
+    return Image(header=header, height=height, width=width, encoding="rgb8",
+                 step=width * 3, data=image.tobytes())
+
+
+def _answered(node: MediaPipeNode, image: np.ndarray, what: str):
+    """Publish ``image`` (a new stamp about once a second) until the node answers one of
+    the sent frames; returns the answer."""
+    sent: set[tuple[int, int]] = set()
+
+    def publish():
+        msg = _image_msg(image, time.time())
+        sent.add((msg.header.stamp.sec, msg.header.stamp.nanosec))
+        node.image_pub.publish(msg)
+
+    return node.spin_until(
+        lambda: next((r for r in node.results
+                      if (r.header.stamp.sec, r.header.stamp.nanosec) in sent), None),
+        what, every=publish)
+
+
+@pytest.mark.ros
+def test_node_with_mediapipe_publishes_the_hand_of_a_synthetic_frame(mediapipe_node):
+    from rejshand_ros.msg import HandPose
+
+    node = mediapipe_node
+    image, K, (truth,) = _frame()
+    height, width = image.shape[:2]
+    msg = _image_msg(image, float(int(time.time())))
+    deadline = time.monotonic() + 90
+    while not any(r.header.stamp == msg.header.stamp for r in node.results):
+        # camera_info first, then the frame, until the node answers
+        assert time.monotonic() < deadline, "no hand_poses:\n" + node.output[-3000:]
+        node.info_pub.publish(_camera_info(K, width, height, msg.header))
+        node.executor.spin_once(timeout_sec=0.2)
+        node.image_pub.publish(msg)
+        end = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            node.executor.spin_once(timeout_sec=0.05)
+    answer = next(r for r in node.results if r.header.stamp == msg.header.stamp)
+    assert answer.header.frame_id == FRAME_ID
+    (hand,) = answer.hands
+    uv = np.asarray(hand.keypoints_2d, np.float64).reshape(21, 2)
+    box = np.ptp(truth.uv, axis=0).max()
+    assert np.linalg.norm(uv - truth.uv, axis=1).mean() < 0.15 * box
+    assert hand.model_id == "mediapipe_hands_0.10.14" and hand.mesh_id == ""
+    expected = HandPose.RIGHT if truth.handedness.value == "right" else HandPose.LEFT
+    assert hand.handedness == expected and len(hand.vertices) == 0
+    if hand.absolute:  # camera_info arrived before the frame: camera-frame 3D
+        joints = np.asarray(hand.keypoints_3d).reshape(21, 3)
+        assert abs(joints[9, 2] - truth.joints[9, 2]) < 0.25  # m, depth of the root
+
+
+@pytest.mark.ros
+def test_a_crashed_mediapipe_worker_is_restarted_and_the_next_frame_answered(
+        mediapipe_node):
+    """README: a worker crash is logged, counted, and the worker restarted. The worker is
+    killed while a frame is in flight: stopped (SIGSTOP) before the frame reaches the
+    node, so the node is blocked sending it, then killed (SIGKILL)."""
+    node = mediapipe_node
+    image = _frame()[0]
+    _answered(node, image, "a frame before the crash")  # the stream is running
+    (old,) = node.worker_pids()
+    before = node.fresh_counters()
+    assert int(before["mediapipe_worker_restarts"]) == 0, before
+    os.kill(old, signal.SIGSTOP)
     try:
-        image_pub = node.create_publisher(Image, "/image", 10)
-        info_pub = node.create_publisher(CameraInfo, "/camera_info", 10)
-        results: list = []
-        node.create_subscription(HandPoseArray, "/hand_poses", results.append, 10)
-        executor = SingleThreadedExecutor(context=context)
-        executor.add_node(node)
-        image, K, (truth,) = SyntheticSource(seed=3, num_frames=4).render(0)
-        height, width = image.shape[:2]
-        header = Header(stamp=Time(sec=int(time.time()), nanosec=0), frame_id=FRAME_ID)
-        msg = Image(header=header, height=height, width=width, encoding="rgb8",
-                    step=width * 3, data=image.tobytes())
-        deadline = time.monotonic() + 90
-        while not results:  # camera_info first, then the frame, until the node answers
-            assert time.monotonic() < deadline, "no hand_poses:\n" + "".join(lines)[-3000:]
-            assert proc.poll() is None, "node died:\n" + "".join(lines)[-3000:]
-            if image_pub.get_subscription_count() and info_pub.get_subscription_count():
-                info_pub.publish(_camera_info(K, width, height, header))
-                executor.spin_once(timeout_sec=0.2)
-                image_pub.publish(msg)
-            end = time.monotonic() + 1.0
-            while not results and time.monotonic() < end:
-                executor.spin_once(timeout_sec=0.05)
-        answer = results[-1]
-        assert answer.header.frame_id == FRAME_ID and answer.header.stamp == header.stamp
-        (hand,) = answer.hands
-        uv = np.asarray(hand.keypoints_2d, np.float64).reshape(21, 2)
-        box = np.ptp(truth.uv, axis=0).max()
-        assert np.linalg.norm(uv - truth.uv, axis=1).mean() < 0.15 * box
-        assert hand.model_id == "mediapipe_hands_0.10.14" and hand.mesh_id == ""
-        expected = HandPose.RIGHT if truth.handedness.value == "right" else HandPose.LEFT
-        assert hand.handedness == expected and len(hand.vertices) == 0
-        if hand.absolute:  # camera_info arrived before the frame: camera-frame 3D
-            joints = np.asarray(hand.keypoints_3d).reshape(21, 3)
-            assert abs(joints[9, 2] - truth.joints[9, 2]) < 0.25  # m, depth of the root
+        node.image_pub.publish(_image_msg(image, time.time()))
+        node.spin_until(lambda: node.counter("frames_received")
+                        > int(before["frames_received"]), "the frame to reach the node")
+        node.spin_for(0.5)  # the node is now blocked writing the frame to the worker
     finally:
-        node.destroy_node()
-        context.try_shutdown()
-        proc.send_signal(signal.SIGINT)
-        try:
-            code = proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = proc.wait()
-    output = "".join(lines)
-    assert code == 0 and "Traceback" not in output, output[-3000:]
-    assert "MediaPipe Hands 0.10.14" in output
+        os.kill(old, signal.SIGKILL)
+    answer = _answered(node, image, "the first frame after the crash")
+    assert len(answer.hands) == 1 and answer.hands[0].model_id == "mediapipe_hands_0.10.14"
+    after = node.fresh_counters()
+    assert int(after["mediapipe_worker_restarts"]) == 1, after
+    assert int(after["frames_failed"]) == int(before["frames_failed"]) + 1, after
+    assert "WorkerError: the MediaPipe worker" in after["last_error"], after
+    assert "(worker restarted)" in after["last_error"], after
+    assert "MediaPipe worker restarted (1 so far)" in node.output, node.output[-3000:]
+    warned = [line for line in node.lines if "WARN" in line and "MediaPipe worker" in line]
+    assert len(warned) == 1 and "frame dropped, pipeline error" in warned[0], warned
+    assert not Path(f"/proc/{old}").exists() or old not in node.worker_pids()
+    (new,) = node.worker_pids()
+    assert new != old

@@ -13,7 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rejshand-eval",
         description="Evaluate with the official FreiHAND protocol. Either run a model: "
         "--data DIR --split NAME --out OUTDIR [--model FILE]; or score predictions: "
-        "--pred FILE --gt-dir DIR --split evaluation. Prints the metrics as one JSON "
+        "--pred FILE --gt-dir DIR --split evaluation (DIR needs only SPLIT_xyz.json, "
+        "and SPLIT_verts.json for the mesh metrics). Prints the metrics as one JSON "
         "object on stdout and the paper's Table I row on stderr.")
     parser.add_argument("--split", default="evaluation", help="split name (default evaluation)")
     parser.add_argument("--data", help="dataset directory to run the model on")
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.pred:
             xyz, verts = read_pred_json(args.pred)
-            gt = load_split(args.gt_dir, args.split)
+            gt = load_split(args.gt_dir, args.split, labels_only=True)
             out = Path(args.out) if args.out else Path(args.pred).parent
         else:
             gt, xyz, verts, out = run_model(args)
@@ -118,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         metrics = score(xyz, verts, gt)
         report = summary(metrics)
         if args.baseline_train_split:
-            train = load_split(gt.root, args.baseline_train_split)
+            train = load_split(gt.root, args.baseline_train_split, labels_only=True)
             report["mean_pose_pa_mpjpe_mm"] = round(
                 float(mean_pose_baseline(train, gt)["pa_mpjpe_mm"]), 4)
         save_plots(metrics, out, title=f"{Path(gt.root).name}/{gt.split}")

@@ -13,6 +13,11 @@ Layout (FreiHAND and ``rejshand-synth`` alike)::
 
 FreiHAND's training split holds 4 appearance versions of each sample (N = 32,560,
 130,240 images); the number of versions is found from the images present.
+
+Scoring predictions needs only the labels: ``load_split(..., labels_only=True)`` reads
+NAME_xyz.json (required), NAME_verts.json and the optional per-sample files, and neither
+NAME_K.json nor the images (FreiHAND's evaluation labels are released as exactly
+``evaluation_xyz.json`` and ``evaluation_verts.json``).
 """
 
 from __future__ import annotations
@@ -37,18 +42,18 @@ class SplitAnnotations:
 
     root: Path
     split: str
-    K: np.ndarray                 # (N, 3, 3)
+    K: np.ndarray | None          # (N, 3, 3); None when loaded with labels_only
     xyz: np.ndarray | None        # (N, 21, 3) metres, camera frame
     verts: np.ndarray | None      # (N, V, 3) metres, camera frame
     scale: np.ndarray | None      # (N,)
     handedness: np.ndarray        # (N,) bool, True = right
     presence: np.ndarray          # (N,) bool
-    versions: int                 # images per sample
+    versions: int                 # images per sample (0 when loaded with labels_only)
     valid: np.ndarray             # (N,) bool, False for entries rejected with skip_bad
 
     @property
     def num_samples(self) -> int:
-        return int(self.K.shape[0])
+        return int(self.valid.shape[0])
 
     @property
     def num_images(self) -> int:
@@ -108,33 +113,36 @@ def _count_versions(root: Path, split: str, num_samples: int) -> int:
 
 
 def load_split(root: str | Path, split: str, skip_bad: bool = False,
-               require_xyz: bool = True) -> SplitAnnotations:
+               require_xyz: bool = True, labels_only: bool = False) -> SplitAnnotations:
     """Read and validate DIR/NAME_*.json; raises DatasetError naming the file and index.
 
-    With ``skip_bad`` a malformed entry is logged and marked invalid instead.
+    With ``skip_bad`` a malformed entry is logged and marked invalid instead. With
+    ``labels_only`` (scoring) the sample count comes from NAME_xyz.json, which is then
+    required, and NAME_K.json and the images are not read (``K`` None, ``versions`` 0).
     """
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset directory not found: {root}")
-    k_entries = _read_json(root / f"{split}_K.json", required=True)
-    num = len(k_entries)
+    anchor = root / f"{split}_{'xyz' if labels_only else 'K'}.json"
+    anchor_entries = _read_json(anchor, required=True)
+    num = len(anchor_entries)
     if num == 0:
-        raise DatasetError(f"{root / f'{split}_K.json'}: no samples")
+        raise DatasetError(f"{anchor}: no samples")
     valid = np.ones(num, dtype=bool)
-    K = _stack(k_entries, (3, 3), root / f"{split}_K.json", valid, skip_bad)
+    K = None if labels_only else _stack(anchor_entries, (3, 3), anchor, valid, skip_bad)
 
     def optional(name: str, shape: tuple[int, ...] | None, required: bool = False):
         path = root / f"{split}_{name}.json"
-        entries = _read_json(path, required)
+        entries = anchor_entries if path == anchor else _read_json(path, required)
         if entries is None:
             return None
         if len(entries) != num:
-            raise DatasetError(f"{path}: {len(entries)} entries, but {split}_K.json has {num}")
+            raise DatasetError(f"{path}: {len(entries)} entries, but {anchor.name} has {num}")
         if shape is None:
             return entries
         return _stack(entries, shape, path, valid, skip_bad)
 
-    xyz = optional("xyz", (21, 3), required=require_xyz)
+    xyz = optional("xyz", (21, 3), required=require_xyz or labels_only)
     verts_entries = optional("verts", None)
     verts = None
     if verts_entries is not None:
@@ -155,6 +163,7 @@ def load_split(root: str | Path, split: str, skip_bad: bool = False,
     presence_entries = optional("presence", None)
     presence = np.ones(num, dtype=bool) if presence_entries is None \
         else np.asarray(presence_entries, dtype=bool)
+    versions = 0 if labels_only else _count_versions(root, split, num)
     return SplitAnnotations(root=root, split=split, K=K, xyz=xyz, verts=verts, scale=scale,
-                            handedness=handedness, presence=presence,
-                            versions=_count_versions(root, split, num), valid=valid)
+                            handedness=handedness, presence=presence, versions=versions,
+                            valid=valid)

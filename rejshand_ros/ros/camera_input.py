@@ -69,11 +69,6 @@ def camera_model_from_info(msg: CameraInfo) -> CameraModel:
     return CameraModel(K, dist if dist.size else None)
 
 
-def camera_matches_image(msg: CameraInfo, width: int, height: int) -> bool:
-    """True when the CameraInfo describes images of this size."""
-    return int(msg.width) == int(width) and int(msg.height) == int(height)
-
-
 def stamp_seconds(stamp) -> float:
     """builtin_interfaces/Time -> seconds."""
     return float(stamp.sec) + 1e-9 * float(stamp.nanosec)
