@@ -14,7 +14,7 @@ import yaml
 
 from rejshand_ros.resources import config_path
 from rejshand_ros.ros.retarget_params import PARAMETERS, RetargetNodeConfig
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV, ros_session
 
 
 def test_yaml_parameters_match_the_declared_table():
@@ -148,7 +148,7 @@ def _exercise_node(proc, time_from_start):
 
     names, limits = _urdf_joints()
     got = {"traj": [], "state": [], "diag": []}
-    with rclpy.init():
+    with ros_session():
         node = rclpy.create_node("retarget_node_test")
         pub = node.create_publisher(HandPoseArray, "hand_poses", 10)
         node.create_subscription(JointTrajectory, "joint_trajectory", got["traj"].append, 10)

@@ -165,7 +165,7 @@ def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
     from rejshand_ros.geometry.crop import project
     from rejshand_ros.images import compressed_to_rgb, raw_to_rgb
     from rejshand_ros.msg import HandPoseArray
-    from rejshand_ros.ros.runtime import prepare_environment
+    from rejshand_ros.ros.runtime import prepare_environment, ros_session
 
     for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR"):
         monkeypatch.setenv(key, ros_env[key])
@@ -178,7 +178,7 @@ def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
         env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     got: dict[str, dict[int, object]] = defaultdict(dict)
     try:
-        with rclpy.init():
+        with ros_session():
             node = rclpy.create_node("source_test")
 
             def keep(key):
