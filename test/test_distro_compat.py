@@ -103,3 +103,31 @@ def test_every_rclpy_name_used_exists_in_this_rclpy():
                       if not resolves(name)})
     assert not missing, f"not in rclpy {version('ros-rclpy')}: {missing}"
     assert not resolves(("rclpy", "surely_not_an_rclpy_name"))
+
+
+def test_sources_run_on_python_3_10():
+    """vermin (static analysis) finds the lowest Python each file needs; robot
+    workstations run 3.10 (Humble) to 3.12 (Jazzy). ``long`` is excluded: vermin takes
+    torch's ``Tensor.long()`` for Python 2's builtin."""
+    pytest.importorskip("vermin")
+    import subprocess
+    import sys
+
+    paths = ["rejshand_ros", "test", "launch", "scripts", "setup.py"]
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "vermin"), "--target=3.10-", "--violations", "--no-tips",
+         "--eval-annotations", "--exclude", "long", *paths],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_the_version_check_catches_newer_syntax(tmp_path):
+    pytest.importorskip("vermin")
+    import subprocess
+    import sys
+
+    (tmp_path / "new.py").write_text("try:\n    pass\nexcept* ValueError:\n    pass\n")
+    result = subprocess.run([str(Path(sys.executable).parent / "vermin"), "--target=3.10-", "--violations",
+                             "--no-tips", str(tmp_path)], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 1 and "except*" in result.stdout
