@@ -77,6 +77,12 @@ class HandPipeline:
         self.tracker.reset()
         self._frames_since_detection = self.config.detect_interval
 
+    def configure(self, config: PipelineConfig) -> None:
+        """Take new tracking, smoothing and cadence settings between two frames; the
+        tracks are kept (their filters continue with the new smoothing settings)."""
+        self.config = config
+        self.tracker.config = config.tracker
+
     def process(self, image: np.ndarray, time_s: float,
                 camera: CameraModel | None = None) -> FrameResult:
         timings: dict[str, float] = {}

@@ -759,6 +759,45 @@ def test_camera_silence_resets_tracks_and_deletes_their_markers(nodes, io):
     assert counters["_level"] == b"\x00", counters["_message"]
 
 
+def _set_parameters(harness: Harness, node_name: str, **values):
+    """One SetParameters call over DDS (the service ros2 param set uses)."""
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+
+    client = harness.node.create_client(SetParameters, f"{node_name}/set_parameters")
+    try:
+        harness.wait(lambda: client.service_is_ready(), f"{node_name}/set_parameters")
+        future = client.call_async(SetParameters.Request(parameters=[
+            Parameter(name, value=value).to_parameter_msg() for name, value in values.items()]))
+        harness.wait(future.done, "the set_parameters answer")
+        return future.result().results
+    finally:
+        harness.node.destroy_client(client)
+
+
+def test_tunable_parameter_set_over_dds_changes_the_output(nodes, io):
+    """presence_threshold is tunable: raised to 1.0 while the node runs, every hand ends
+    (presence < 1); lowered again, hands come back. Read-only and invalid values are
+    refused with a reason and change nothing."""
+    harness, raw, _ = nodes
+    _, poses = _good(harness, io, raw)
+    assert poses.hands and all(hand.score < 1.0 for hand in poses.hands)
+    result = _set_parameters(harness, "/hand_pose_node", presence_threshold=1.0)[0]
+    assert result.successful, result.reason
+    for _ in range(2):
+        assert _good(harness, io, raw)[1].hands == []
+    for bad in (dict(model_path="/other.safetensors"), dict(presence_threshold=1.5),
+                dict(detect_interval=0), dict(max_hands="two")):
+        result = _set_parameters(harness, "/hand_pose_node", **bad)[0]
+        assert not result.successful and result.reason, bad
+    assert "read-only" in _set_parameters(harness, "/hand_pose_node",
+                                          model_path="/other.safetensors")[0].reason
+    result = _set_parameters(harness, "/hand_pose_node", presence_threshold=0.0)[0]
+    assert result.successful, result.reason
+    assert _good(harness, io, raw)[1].hands
+    assert raw.count("parameters changed: {'presence_threshold': 1.0}") == 1
+
+
 def test_nodes_shut_down_cleanly_and_never_crashed(nodes):
     harness, raw, jpeg = nodes
     for node in (raw, jpeg):
