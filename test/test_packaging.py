@@ -130,7 +130,7 @@ def _run(launcher: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_launcher_picks_its_python_at_run_time(tmp_path):
     """Built with a system Python (colcon on apt ROS): the active venv's Python when one
-    is active, REJSHAND_PYTHON above all; built with a venv's Python: that one."""
+    is active, REJSHAND_RUNTIME_PYTHON above all; built with a venv's Python: that one."""
     system, venv = "/usr/bin/python3.11", str(Path(sys.prefix) / "bin" / "python")
     if not Path(system).is_file():
         pytest.skip(f"no {system} here")
@@ -139,7 +139,7 @@ def test_launcher_picks_its_python_at_run_time(tmp_path):
     assert result.returncode == 3 and result.stdout.split() == [system, str(launcher), "a", "b"]
     active = _run(launcher, "x", VIRTUAL_ENV=sys.prefix)
     assert active.returncode == 3 and active.stdout.split()[0] == venv, active.stderr
-    chosen = _run(launcher, REJSHAND_PYTHON=system, VIRTUAL_ENV=sys.prefix)
+    chosen = _run(launcher, REJSHAND_RUNTIME_PYTHON=system, VIRTUAL_ENV=sys.prefix)
     assert chosen.stdout.split()[0] == system
     in_venv = _launcher(tmp_path / "venv", venv)
     other = tmp_path / "other_venv"
@@ -154,10 +154,10 @@ def test_launcher_without_the_dependencies_names_the_fix(tmp_path):
     result = _run(launcher, "--missing")
     assert result.returncode == 2
     assert "probe: error:" in result.stderr and "surely_not_installed_dep" in result.stderr
-    assert "REJSHAND_PYTHON" in result.stderr and "Traceback" not in result.stderr
+    assert "REJSHAND_RUNTIME_PYTHON" in result.stderr and "Traceback" not in result.stderr
     result = _run(launcher, PYTHONPATH="/nonexistent")  # the package is not importable
     assert result.returncode == 2 and "install/setup.bash" in result.stderr
-    result = _run(launcher, REJSHAND_PYTHON="/no/such/python")
+    result = _run(launcher, REJSHAND_RUNTIME_PYTHON="/no/such/python")
     assert result.returncode == 2 and "/no/such/python" in result.stderr
 
 
@@ -168,3 +168,28 @@ def test_installed_node_executable_starts_with_its_venv_python(tmp_path):
     result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120,
                             env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
     assert result.returncode == 0 and "usage: hand_pose_node" in result.stdout, result.stderr
+
+
+def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
+    """A broken python3.12 (an inactive pyenv shim) is skipped; a working one is taken
+    first; REJSHAND_PYTHON overrides; another version is refused."""
+    real = Path(sys.base_prefix) / "bin" / "python3.11"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3.12").write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\n"
+                                     "exit 127\n")
+    (fake / "python3.12").chmod(0o755)
+    (fake / "python3.11").symlink_to(real)
+
+    def which(**env):
+        return subprocess.run(["bash", str(REPO / "scripts" / "setup_peers.sh"), "--which"],
+                              capture_output=True, text=True, timeout=60,
+                              env={"PATH": f"{fake}:/usr/bin:/bin", **env})
+
+    assert which().stdout.strip() == "python3.11"
+    (fake / "python3.12").unlink()
+    (fake / "python3.12").symlink_to(real)  # stands in for a working 3.12
+    assert which().stdout.strip() == "python3.12"
+    assert which(REJSHAND_PYTHON=str(real)).stdout.strip() == str(real)
+    refused = which(REJSHAND_PYTHON="/bin/true")
+    assert refused.returncode == 1 and "3.10, 3.11 or 3.12" in refused.stderr
