@@ -170,6 +170,19 @@ def test_installed_node_executable_starts_with_its_venv_python(tmp_path):
     assert result.returncode == 0 and "usage: hand_pose_node" in result.stdout, result.stderr
 
 
+def test_launcher_ignores_a_source_checkout_in_the_working_directory(tmp_path):
+    """Run from a directory holding a rejshand_ros/ folder (the repo root, where the
+    tests run), the installed package is imported, not that folder."""
+    launcher = _launcher(tmp_path, str(Path(sys.prefix) / "bin" / "python"))
+    shadow = tmp_path / "cwd" / "rejshand_ros"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise SystemExit('the working directory won')\n")
+    result = subprocess.run([str(launcher)], capture_output=True, text=True, timeout=60,
+                            cwd=shadow.parent, env={"PATH": "/usr/bin:/bin",
+                                                    "PYTHONPATH": str(tmp_path / "probe_path")})
+    assert result.returncode == 3, result.stderr
+
+
 def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
     """A broken python3.12 (an inactive pyenv shim) is skipped; a working one is taken
     first; REJSHAND_PYTHON overrides; another version is refused."""
