@@ -29,7 +29,10 @@ LOCK="$ROOT/requirements/lock-$DISTRO.txt"
 CONSTRAINTS="$ROOT/requirements/constraints-apt-ros-numpy1.txt"
 TESTS=(test/test_messages.py test/test_node_integration.py test/test_retarget_node.py
        test/test_retarget_core.py test/test_sources.py test/test_record.py test/test_launch.py
-       test/test_parameters.py test/test_distro_compat.py)
+       test/test_parameters.py test/test_distro_compat.py
+       # a latency check under 4x overload: machine load, not the distro, decides it (the
+       # Kilted run keeps it)
+       --deselect test/test_node_integration.py::test_overload_keeps_frame_age_under_two_inference_periods)
 
 # Start clean of any other venv's ROS set-up: ros_wheels_bootstrapper marks its process
 # tree (LD_LIBRARY_PATH + guard variable); Kilted's libraries must not leak in here.
@@ -58,7 +61,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   log "installing requirements/lock-$DISTRO.txt (numpy-1 constraints; torch shared with .venv)"
   "$VENV/bin/python" "$ROOT/scripts/share_packages.py" "$ROOT/.venv" "$VENV" >&2
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
-    -c "$CONSTRAINTS" -r "$LOCK"
+    --no-compile -c "$CONSTRAINTS" -r "$LOCK"
   "$VENV/bin/python" -m pip check >&2 || { log "error: inconsistent $VENV"; exit 1; }
   echo "$want" > "$stamp"
   log "dependencies installed in $((SECONDS - start)) s"
