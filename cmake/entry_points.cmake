@@ -44,8 +44,11 @@ function(rejshand_write_launcher entry file)
   file(WRITE "${file}" "${_text}")
 endfunction()
 
-# Write the launcher of ENTRY and install it into DESTINATION.
+# Write the launcher of ENTRY and install it into DESTINATION (a changed template
+# re-runs the configure step, which rewrites the launchers).
 function(rejshand_launcher entry destination)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               "${_REJSHAND_CMAKE_DIR}/launcher.sh.in")
   string(REPLACE "=" ";" _parts "${entry}")
   list(GET _parts 0 _name)
   set(_file "${CMAKE_CURRENT_BINARY_DIR}/launchers/${destination}/${_name}")

@@ -170,6 +170,17 @@ def test_installed_node_executable_starts_with_its_venv_python(tmp_path):
     assert result.returncode == 0 and "usage: hand_pose_node" in result.stdout, result.stderr
 
 
+def test_launcher_is_also_a_python_script(tmp_path):
+    """torchrun (README: `torchrun ... $(which rejshand-train)`) runs the file with its own
+    Python: the shell part must then be an inert string."""
+    launcher = _launcher(tmp_path, "/nonexistent/python")
+    result = subprocess.run([sys.executable, str(launcher), "x"], capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH":
+                                                        str(tmp_path / "probe_path")})
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.split() == [sys.executable, str(launcher), "x"]
+
+
 def test_launcher_ignores_a_source_checkout_in_the_working_directory(tmp_path):
     """Run from a directory holding a rejshand_ros/ folder (the repo root, where the
     tests run), the installed package is imported, not that folder."""
