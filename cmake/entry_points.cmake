@@ -25,16 +25,35 @@ set(REJSHAND_CLIS
   "rejshand-demo=ros.demo"
 )
 
-# Write a launcher script whose shebang is the interpreter this package was built for.
+set(_REJSHAND_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
+
+# rejshand_write_launcher(ENTRY FILE): write the launcher of "<name>=<module>" to FILE
+# (cmake/launcher.sh.in: a /bin/sh script that picks the Python at run time). Needs
+# Python3_EXECUTABLE; usable in script mode (test/test_packaging.py).
+function(rejshand_write_launcher entry file)
+  string(REPLACE "=" ";" _parts "${entry}")
+  list(GET _parts 0 REJSHAND_NAME)
+  list(GET _parts 1 REJSHAND_MODULE)
+  set(REJSHAND_BUILD_PYTHON "${Python3_EXECUTABLE}")
+  get_filename_component(_bin "${Python3_EXECUTABLE}" DIRECTORY)
+  if(EXISTS "${_bin}/../pyvenv.cfg")
+    set(REJSHAND_BUILD_PYTHON_IN_VENV 1)
+  else()
+    set(REJSHAND_BUILD_PYTHON_IN_VENV 0)
+  endif()
+  file(READ "${_REJSHAND_CMAKE_DIR}/launcher.sh.in" _template)
+  string(CONFIGURE "${_template}" _text @ONLY)
+  file(WRITE "${file}" "${_text}")
+endfunction()
+
+# Write the launcher of ENTRY and install it into DESTINATION (a changed template
+# re-runs the configure step, which rewrites the launchers).
 function(rejshand_launcher entry destination)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+               "${_REJSHAND_CMAKE_DIR}/launcher.sh.in")
   string(REPLACE "=" ";" _parts "${entry}")
   list(GET _parts 0 _name)
-  list(GET _parts 1 _module)
   set(_file "${CMAKE_CURRENT_BINARY_DIR}/launchers/${destination}/${_name}")
-  file(WRITE "${_file}"
-    "#!${Python3_EXECUTABLE}\n"
-    "import sys\n"
-    "from rejshand_ros.${_module} import main\n"
-    "sys.exit(main())\n")
+  rejshand_write_launcher("${entry}" "${_file}")
   install(PROGRAMS "${_file}" DESTINATION ${destination})
 endfunction()

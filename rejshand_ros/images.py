@@ -79,6 +79,13 @@ def compressed_to_rgb(data: bytes | memoryview | np.ndarray, fmt: str = "") -> n
         else data.reshape(-1).view(np.uint8)
     if buffer.size == 0:
         raise ImageConversionError(f"empty compressed image (format '{fmt}')")
+    if bytes(buffer[:2]) == b"\xff\xd8" and \
+            not bytes(buffer[-64:]).rstrip(b"\x00").endswith(b"\xff\xd9"):
+        # OpenCV 4 (apt / numpy-1 installs) returns the rows it could decode, OpenCV 5
+        # refuses: refuse on every version, a half-grey frame is no camera image
+        raise ImageConversionError(
+            f"cannot decode compressed image (format '{fmt}', {buffer.size} bytes): "
+            "truncated JPEG (no end-of-image marker)")
     try:
         decoded = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
     except cv2.error as exc:  # some corrupt streams raise instead of returning None

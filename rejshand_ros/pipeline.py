@@ -64,10 +64,7 @@ class HandPipeline:
                  config: PipelineConfig = PipelineConfig()) -> None:
         self.predictor = predictor
         self.detector = detector
-        if config.tracker.upright_crops is None:  # crops as the pose model was trained on
-            metadata = getattr(predictor, "metadata", None)
-            upright = getattr(metadata, "crop_roll", "image") == "upright"
-            config = replace(config, tracker=replace(config.tracker, upright_crops=upright))
+        config = self._resolved(config)
         self.config = config
         self.tracker = HandTracker(config.tracker)
         self._frames_since_detection = config.detect_interval
@@ -87,6 +84,22 @@ class HandPipeline:
         """Forget all tracks (e.g. the camera restarted)."""
         self.tracker.reset()
         self._frames_since_detection = self.config.detect_interval
+
+    def configure(self, config: PipelineConfig) -> None:
+        """Take new tracking, smoothing and cadence settings between two frames; the
+        tracks are kept (their filters continue with the new smoothing settings)."""
+        config = self._resolved(config)
+        self.config = config
+        self.tracker.config = config.tracker
+
+    def _resolved(self, config: PipelineConfig) -> PipelineConfig:
+        """``upright_crops`` None: crops as the pose model was trained on (its model file's
+        ``crop_roll``)."""
+        if config.tracker.upright_crops is not None:
+            return config
+        metadata = getattr(self.predictor, "metadata", None)
+        upright = getattr(metadata, "crop_roll", "image") == "upright"
+        return replace(config, tracker=replace(config.tracker, upright_crops=upright))
 
     def process(self, image: np.ndarray, time_s: float,
                 camera: CameraModel | None = None) -> FrameResult:

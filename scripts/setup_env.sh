@@ -16,7 +16,8 @@ LOCK="$ROOT/requirements/lock.txt"
 
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-command -v "$PYTHON" >/dev/null || { log "error: $PYTHON not found (Python 3.11 is needed: the ROS 2 wheels are cp311)"; exit 1; }
+"$PYTHON" -c 'import sys' >/dev/null 2>&1 || { log "error: $PYTHON not found (or does not run). This venv needs Python 3.11: PyPI's ROS 2 wheels (Kilted and Jazzy) are built for CPython 3.11 only. Install it (apt-get install python3.11 python3.11-venv python3.11-dev; on Ubuntu 24.04 from the deadsnakes PPA) or set REJSHAND_PYTHON to a Python 3.11; with ROS 2 from apt, follow README \"Workstation with ROS 2 from apt\" instead"; exit 1; }
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || { log "error: $PYTHON is Python $("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])'), not 3.11: PyPI's ROS 2 wheels are cp311 only (README \"Workstation with ROS 2 from apt\" works with the distro's Python)"; exit 1; }
 command -v cmake >/dev/null || { log "error: cmake not found (apt-get install cmake)"; exit 1; }
 command -v c++ >/dev/null || { log "error: a C/C++ compiler is needed (apt-get install build-essential)"; exit 1; }
 

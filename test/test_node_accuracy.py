@@ -47,7 +47,7 @@ HARD_CASES = 8  # border scenes and overlapping-hands scenes (seeds 0-7)
 
 def _node_values() -> dict:
     values = yaml.safe_load(config_path("hand_pose.yaml").read_text())
-    return dict(values["hand_pose_node"]["ros__parameters"], **OVERRIDES)
+    return dict(values["/**"]["ros__parameters"], **OVERRIDES)
 
 
 def _offline_pipeline():

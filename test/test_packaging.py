@@ -98,3 +98,122 @@ def test_pip_install_without_ros_gives_working_console_scripts(tmp_path):
         capture_output=True, text=True, timeout=60, cwd="/")
     assert config.returncode == 0, config.stderr
     assert Path(config.stdout.strip()).is_relative_to(venv)
+
+
+def _launcher(tmp_path: Path, python: str, name: str = "probe") -> Path:
+    """The launcher cmake/entry_points.cmake writes for "<name>=probe", built for
+    ``python``; PROBE_PATH holds a stand-in rejshand_ros whose probe.main() prints the
+    interpreter and arguments."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    script = tmp_path / "write.cmake"
+    script.write_text(f'include("{REPO / "cmake" / "entry_points.cmake"}")\n'
+                      'rejshand_write_launcher("${ENTRY}" "${OUT}")\n')
+    out = tmp_path / name
+    subprocess.run(["cmake", f"-DPython3_EXECUTABLE={python}", f"-DENTRY={name}=probe",
+                    f"-DOUT={out}", "-P", str(script)], check=True, timeout=60)
+    out.chmod(0o755)
+    package = tmp_path / "probe_path" / "rejshand_ros"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("")
+    (package / "probe.py").write_text(
+        "import sys\n\ndef main():\n    if '--missing' in sys.argv:\n"
+        "        import surely_not_installed_dep  # noqa: F401\n"
+        "    print(sys.executable, *sys.argv)\n    return 3\n")
+    return out
+
+
+def _run(launcher: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    base = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(launcher.parent / "probe_path")}
+    return subprocess.run([str(launcher), *args], capture_output=True, text=True, timeout=60,
+                          env={**base, **env})
+
+
+def test_launcher_picks_its_python_at_run_time(tmp_path):
+    """Built with a system Python (colcon on apt ROS): the active venv's Python when one
+    is active, REJSHAND_RUNTIME_PYTHON above all; built with a venv's Python: that one."""
+    system, venv = "/usr/bin/python3.11", str(Path(sys.prefix) / "bin" / "python")
+    if not Path(system).is_file():
+        pytest.skip(f"no {system} here")
+    launcher = _launcher(tmp_path / "system", system)
+    result = _run(launcher, "a", "b")
+    assert result.returncode == 3 and result.stdout.split() == [system, str(launcher), "a", "b"]
+    active = _run(launcher, "x", VIRTUAL_ENV=sys.prefix)
+    assert active.returncode == 3 and active.stdout.split()[0] == venv, active.stderr
+    chosen = _run(launcher, REJSHAND_RUNTIME_PYTHON=system, VIRTUAL_ENV=sys.prefix)
+    assert chosen.stdout.split()[0] == system
+    in_venv = _launcher(tmp_path / "venv", venv)
+    other = tmp_path / "other_venv"
+    (other / "bin").mkdir(parents=True)
+    (other / "bin" / "python").symlink_to(system)
+    result = _run(in_venv, VIRTUAL_ENV=str(other))
+    assert result.returncode == 3 and result.stdout.split()[0] == venv, result.stderr
+
+
+def test_launcher_without_the_dependencies_names_the_fix(tmp_path):
+    launcher = _launcher(tmp_path, str(Path(sys.prefix) / "bin" / "python"))
+    result = _run(launcher, "--missing")
+    assert result.returncode == 2
+    assert "probe: error:" in result.stderr and "surely_not_installed_dep" in result.stderr
+    assert "REJSHAND_RUNTIME_PYTHON" in result.stderr and "Traceback" not in result.stderr
+    result = _run(launcher, PYTHONPATH="/nonexistent")  # the package is not importable
+    assert result.returncode == 2 and "install/setup.bash" in result.stderr
+    result = _run(launcher, REJSHAND_RUNTIME_PYTHON="/no/such/python")
+    assert result.returncode == 2 and "/no/such/python" in result.stderr
+
+
+def test_installed_node_executable_starts_with_its_venv_python(tmp_path):
+    """The installed hand_pose_node, run from outside any venv, answers --help."""
+    exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
+    assert exe.read_text().startswith("#!/bin/sh")
+    result = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert result.returncode == 0 and "usage: hand_pose_node" in result.stdout, result.stderr
+
+
+def test_launcher_is_also_a_python_script(tmp_path):
+    """torchrun (README: `torchrun ... $(which rejshand-train)`) runs the file with its own
+    Python: the shell part must then be an inert string."""
+    launcher = _launcher(tmp_path, "/nonexistent/python")
+    result = subprocess.run([sys.executable, str(launcher), "x"], capture_output=True,
+                            text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH":
+                                                        str(tmp_path / "probe_path")})
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.split() == [sys.executable, str(launcher), "x"]
+
+
+def test_launcher_ignores_a_source_checkout_in_the_working_directory(tmp_path):
+    """Run from a directory holding a rejshand_ros/ folder (the repo root, where the
+    tests run), the installed package is imported, not that folder."""
+    launcher = _launcher(tmp_path, str(Path(sys.prefix) / "bin" / "python"))
+    shadow = tmp_path / "cwd" / "rejshand_ros"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise SystemExit('the working directory won')\n")
+    result = subprocess.run([str(launcher)], capture_output=True, text=True, timeout=60,
+                            cwd=shadow.parent, env={"PATH": "/usr/bin:/bin",
+                                                    "PYTHONPATH": str(tmp_path / "probe_path")})
+    assert result.returncode == 3, result.stderr
+
+
+def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
+    """A broken python3.12 (an inactive pyenv shim) is skipped; a working one is taken
+    first; REJSHAND_PYTHON overrides; another version is refused."""
+    real = Path(sys.base_prefix) / "bin" / "python3.11"
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "python3.12").write_text("#!/bin/sh\necho 'pyenv: python3.12: command not found' >&2\n"
+                                     "exit 127\n")
+    (fake / "python3.12").chmod(0o755)
+    (fake / "python3.11").symlink_to(real)
+
+    def which(**env):
+        return subprocess.run(["bash", str(REPO / "scripts" / "setup_peers.sh"), "--which"],
+                              capture_output=True, text=True, timeout=60,
+                              env={"PATH": f"{fake}:/usr/bin:/bin", **env})
+
+    assert which().stdout.strip() == "python3.11"
+    (fake / "python3.12").unlink()
+    (fake / "python3.12").symlink_to(real)  # stands in for a working 3.12
+    assert which().stdout.strip() == "python3.12"
+    assert which(REJSHAND_PYTHON=str(real)).stdout.strip() == str(real)
+    refused = which(REJSHAND_PYTHON="/bin/true")
+    assert refused.returncode == 1 and "3.10, 3.11 or 3.12" in refused.stderr

@@ -212,6 +212,30 @@ def test_low_pass_filter_is_a_config_option():
     assert _retargeter(low_pass_alpha=-1.0).config.low_pass_alpha is None  # off
 
 
+def test_low_pass_weight_changes_at_run_time_without_a_jump():
+    tuned = _retargeter(low_pass_alpha=0.2, normal_delta=0.0)
+    open_kp = hp.camera_keypoints("rest", "right")
+    fist_kp = hp.camera_keypoints("fist", "right")
+    pip = tuned.joint_names.index("middle_pip_joint")
+    settled = _settle(tuned, open_kp, "right")
+    tuned.set_low_pass_alpha(0.0)  # frozen: the filter keeps its last output
+    assert tuned.low_pass_alpha == 0.0
+    np.testing.assert_allclose(tuned.retarget_keypoints(fist_kp, "right"), settled, atol=1e-6)
+    tuned.set_low_pass_alpha(1.0)  # off: the newest solution as it is
+    q_fist = tuned.retarget_keypoints(fist_kp, "right")
+    assert q_fist[pip] > 1.0
+    tuned.set_low_pass_alpha(None)  # back to the config file's 0.2
+    assert tuned.low_pass_alpha == pytest.approx(0.2)
+    q_open = tuned.retarget_keypoints(open_kp, "right")
+    assert 0.7 * q_fist[pip] < q_open[pip] < q_fist[pip]  # one 0.2 step towards open
+    with pytest.raises(ValueError, match="low_pass_alpha"):
+        tuned.set_low_pass_alpha(1.5)
+    off = _retargeter(low_pass_alpha=-1.0)
+    assert off.low_pass_alpha is None
+    off.set_low_pass_alpha(0.5)
+    assert off.low_pass_alpha == 0.5
+
+
 def test_limit_velocity():
     prev = np.array([0.0, 1.0, -1.0])
     target = np.array([1.0, 1.05, -2.0])

@@ -10,21 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from rejshand_ros.resources import config_path
-from rejshand_ros.ros.retarget_params import PARAMETERS, RetargetNodeConfig
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
-
-
-def test_yaml_parameters_match_the_declared_table():
-    document = yaml.safe_load(config_path("retarget.yaml").read_text())
-    values = document["retarget_node"]["ros__parameters"]
-    assert set(values) == {spec.name for spec in PARAMETERS}
-    for spec in PARAMETERS:
-        assert values[spec.name] == spec.default, spec.name
-        assert type(values[spec.name]) is type(spec.default), spec.name  # ROS params are typed
-    assert RetargetNodeConfig(**values) == RetargetNodeConfig()
+from rejshand_ros.ros.retarget_params import RetargetNodeConfig
+from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV, ros_session
 
 
 def test_node_config_rejects_values_outside_their_choices_or_ranges():
@@ -106,7 +95,9 @@ def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
 
 @pytest.mark.ros
 def test_retarget_node_over_dds(ros_env, monkeypatch):
-    """HandPoseArray in -> JointTrajectory + JointState out; engage/disengage respected."""
+    """HandPoseArray in -> JointTrajectory + JointState out; engage/disengage respected;
+    max_joint_velocity tuned over DDS while engaged limits the next move, bad values are
+    refused with a reason."""
     node_exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "retarget_node"
     time_from_start = 0.05
     proc = subprocess.Popen(
@@ -140,6 +131,8 @@ def _diag_values(got) -> dict[str, str]:
 def _exercise_node(proc, time_from_start):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
     from sensor_msgs.msg import JointState
     from std_srvs.srv import SetBool
     from trajectory_msgs.msg import JointTrajectory
@@ -148,13 +141,14 @@ def _exercise_node(proc, time_from_start):
 
     names, limits = _urdf_joints()
     got = {"traj": [], "state": [], "diag": []}
-    with rclpy.init():
+    with ros_session():
         node = rclpy.create_node("retarget_node_test")
         pub = node.create_publisher(HandPoseArray, "hand_poses", 10)
         node.create_subscription(JointTrajectory, "joint_trajectory", got["traj"].append, 10)
         node.create_subscription(JointState, "joint_states", got["state"].append, 10)
         node.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
         engage = node.create_client(SetBool, "engage")
+        params = node.create_client(SetParameters, "/retarget_node/set_parameters")
         stamp = [1000]
 
         def spin(seconds, pose=None, **kw):
@@ -222,6 +216,37 @@ def _exercise_node(proc, time_from_start):
         values = _diag_values(got)
         assert values["engaged"] == "True" and values["tracking"] == "True"
         assert float(values["solve_time_ms_median"]) > 0
+
+        # tuned while engaged, over DDS: a velocity limit slows the next move down
+        def set_params(**values):
+            request = SetParameters.Request(parameters=[
+                Parameter(name, value=value).to_parameter_msg()
+                for name, value in values.items()])
+            future = params.call_async(request)
+            rclpy.spin_until_future_complete(node, future, timeout_sec=10)
+            assert future.result() is not None, "no answer from set_parameters"
+            return future.result().results
+
+        assert params.wait_for_service(timeout_sec=10)
+        results = set_params(max_joint_velocity=0.5)
+        assert results[0].successful, results[0].reason
+        before = len(got["traj"])
+        spin(1.0, "rest")
+        commands = np.array([t.points[0].positions for t in got["traj"][before - 1:]])
+        assert len(commands) >= 10
+        step_limit = 0.5 * time_from_start  # rad per command, at most
+        assert np.abs(np.diff(commands, axis=0)).max() <= step_limit + 1e-6
+        assert int(_diag_values(got)["velocity_limited_commands"]) > 0
+        for bad in (dict(max_joint_velocity=-1.0), dict(robot="leap_hand"),
+                    dict(max_joint_velocity="fast")):
+            result = set_params(**bad)[0]
+            assert not result.successful and result.reason, bad
+        results = set_params(max_joint_velocity=0.0)  # no limit again: one jump to the fist
+        assert results[0].successful, results[0].reason
+        before = len(got["traj"])
+        spin(0.6, "fist")
+        jump = np.array(got["traj"][before].points[0].positions) - commands[-1]
+        assert np.abs(jump).max() > 10 * step_limit
 
         # NaN keypoints and images without hands: nothing is sent
         count = settled()

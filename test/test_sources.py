@@ -126,16 +126,9 @@ def test_synthetic_sequence_is_deterministic_periodic_smooth_and_exact():
     assert [len(random.read().ground_truth) for _ in range(2)] == [2, 2]
 
 
-def test_yaml_parameters_match_the_declared_table():
-    from rejshand_ros.ros.image_source_params import PARAMETERS, ImageSourceConfig
+def test_config_checks_location_and_encoding():
+    from rejshand_ros.ros.image_source_params import ImageSourceConfig
 
-    values = yaml.safe_load(config_path("image_source.yaml").read_text())[
-        "image_source_node"]["ros__parameters"]
-    assert set(values) == {spec.name for spec in PARAMETERS}
-    for spec in PARAMETERS:
-        assert values[spec.name] == spec.default, spec.name
-        assert type(values[spec.name]) is type(spec.default), spec.name
-    assert ImageSourceConfig(**values) == ImageSourceConfig()
     with pytest.raises(ValueError, match="location"):
         ImageSourceConfig(source="video")
     with pytest.raises(ValueError, match="encoding"):
@@ -157,7 +150,9 @@ def test_node_help_and_clean_errors(ros_env):
 # -- the node over DDS ---------------------------------------------------------------------
 @pytest.mark.ros
 def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
-        ros_env, monkeypatch):
+        ros_env, monkeypatch, tmp_path):
+    """The node runs in a namespace and takes its settings from a YAML file written like
+    the shipped one (under ``/**``), so the namespaced node must read it."""
     import rclpy
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -165,21 +160,24 @@ def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
     from rejshand_ros.geometry.crop import project
     from rejshand_ros.images import compressed_to_rgb, raw_to_rgb
     from rejshand_ros.msg import HandPoseArray
-    from rejshand_ros.ros.runtime import prepare_environment
+    from rejshand_ros.ros.runtime import prepare_environment, ros_session
 
     for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR"):
         monkeypatch.setenv(key, ros_env[key])
     prepare_environment()
+    document = yaml.safe_load(config_path("image_source.yaml").read_text())
+    document["/**"]["ros__parameters"].update(
+        width=320, height=240, rate=15.0, synthetic_frames=12, synthetic_hands=2,
+        synthetic_seed=5, compressed_format="png", frame_id="test_optical_frame")
+    params = tmp_path / "camera_ns.yaml"
+    params.write_text(yaml.safe_dump(document))
     proc = subprocess.Popen(
-        [str(NODE_EXE), "--ros-args", "--params-file", str(config_path("image_source.yaml")),
-         "-p", "width:=320", "-p", "height:=240", "-p", "rate:=15.0", "-p",
-         "synthetic_frames:=12", "-p", "synthetic_hands:=2", "-p", "synthetic_seed:=5",
-         "-p", "compressed_format:=png", "-p", "frame_id:=test_optical_frame"],
+        [str(NODE_EXE), "--ros-args", "-r", "__ns:=/camera_ns", "--params-file", str(params)],
         env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     got: dict[str, dict[int, object]] = defaultdict(dict)
     try:
-        with rclpy.init():
-            node = rclpy.create_node("source_test")
+        with ros_session():
+            node = rclpy.create_node("source_test", namespace="/camera_ns")
 
             def keep(key):
                 return lambda msg: got[key].__setitem__(

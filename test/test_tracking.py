@@ -243,3 +243,40 @@ def test_a_new_hand_is_predicted_again_on_its_keypoints_box():
             assert np.allclose(hands[0].uv, first.uv)
         pipeline.process(image, 0.1)  # a tracked hand: one run per frame
         assert len(predictor.boxes) == runs + 1
+
+
+def test_pipeline_takes_new_settings_between_frames_and_keeps_its_tracks():
+    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+
+    detector = _CountingDetector([Det((100, 100), 80), Det((400, 300), 80)])
+    pipeline = HandPipeline(_EchoPredictor(), detector,
+                            PipelineConfig(tracker=TrackerConfig(max_hands=1), smoothing=OFF,
+                                           detect_interval=4))
+    image = np.zeros((480, 640, 3), np.uint8)
+    assert len(pipeline.process(image, 0.0).hands) == 1
+    first = pipeline.tracker.tracks[0].track_id
+    pipeline.configure(PipelineConfig(tracker=TrackerConfig(max_hands=2), smoothing=OFF,
+                                      detect_interval=1))
+    assert pipeline.process(image, 0.1).detected  # every frame now, room for a second hand
+    assert len(pipeline.tracker.tracks) == 2 and pipeline.tracker.tracks[0].track_id == first
+
+
+def test_smoothing_settings_change_on_live_tracks():
+    tracker = HandTracker()
+    tracker.add_detections([Det((200, 200), 100)])
+    base = _hand(200, 200)
+
+    def step(frame, offset, config):
+        moved = HandPrediction(uv=base.uv + offset, joints=base.joints, presence=0.9,
+                               handedness=Handedness.RIGHT, handedness_score=0.9)
+        return tracker.update([moved], frame / 30, config)[0].uv
+
+    heavy = SmoothingConfig(min_cutoff=0.01, beta=0.0)
+    for frame in range(5):
+        step(frame, 0.0, heavy)
+    lagging = step(5, 10.0, heavy) - base.uv  # a 10 px step barely gets through
+    assert np.abs(lagging).max() < 0.1
+    light = SmoothingConfig(min_cutoff=1000.0, beta=0.0)  # same track, filter retuned
+    assert np.abs(step(6, 10.0, light) - base.uv - 10.0).max() < 0.1
+    assert np.allclose(step(7, 20.0, OFF), base.uv + 20.0)  # off: raw values
+    assert not tracker.tracks[0].filters  # and the filter state is dropped

@@ -94,12 +94,12 @@ def bench_core(config, frames, warmup: int) -> tuple[list[float], list[float]]:
 
 
 def bench_node(args, config, frames, warmup: int) -> tuple[list[float], list[float]]:
-    import rclpy
     from std_msgs.msg import Header
 
     from rejshand_ros.prediction import HandPrediction
     from rejshand_ros.ros.conversions import predictions_to_array
     from rejshand_ros.ros.retarget_node import make_node
+    from rejshand_ros.ros.runtime import ros_session
 
     ros_args = ["--ros-args", "-p", "engaged_on_start:=true", "-p", "max_rate:=0.0",
                 "-p", f"config_file:={config.source}", "-p", f"robot_side:={config.side.value}"]
@@ -114,7 +114,7 @@ def bench_node(args, config, frames, warmup: int) -> tuple[list[float], list[flo
                               track_id=1)
         messages.append(predictions_to_array([hand], header, 640, 480))
     timer = _Timer(warmup)
-    with rclpy.init(args=["rejshand-bench-retarget"] + ros_args):
+    with ros_session(args=["rejshand-bench-retarget"] + ros_args):
         node = make_node()
         try:
             for msg in messages:

@@ -94,6 +94,18 @@ class MediaPipePipeline:
         self.tracker.reset()
         self.worker.reset()
 
+    def configure(self, config: PipelineConfig) -> None:
+        """Take new tracking and smoothing settings between two frames (tracks kept).
+
+        Raises:
+            ValueError: ``max_hands`` changed (MediaPipe's worker was started with it).
+        """
+        if config.tracker.max_hands != self.config.tracker.max_hands:
+            raise ValueError("parameter max_hands is fixed at start-up for estimator "
+                             "mediapipe (its worker was started with it); restart the node")
+        self.config = config
+        self.tracker.config = config.tracker
+
     def process(self, image: np.ndarray, time_s: float,
                 camera: CameraModel | None = None) -> FrameResult:
         """Hands in ``image`` (H, W, 3) uint8 RGB at ``time_s`` seconds.

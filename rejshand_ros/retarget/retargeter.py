@@ -123,6 +123,31 @@ class Retargeter:
             projected[:] = False
         self.stats.resets += 1
 
+    def set_low_pass_alpha(self, alpha: float | None) -> None:
+        """Change the low-pass weight of the newest solution (1: no smoothing, smaller:
+        smoother; None: the robot config's ``low_pass_alpha``), e.g. while a teleoperator
+        works. The filter keeps its state, so the output does not jump.
+
+        Raises:
+            ValueError: ``alpha`` outside [0, 1].
+        """
+        from dex_retargeting.optimizer_utils import LPFilter
+
+        value = self.config.low_pass_alpha if alpha is None else float(alpha)
+        if value is not None and not 0.0 <= value <= 1.0:
+            raise ValueError(f"low_pass_alpha must be in [0, 1], got {alpha}")
+        if value is None:
+            self._seq.filter = None
+        elif self._seq.filter is None:
+            self._seq.filter = LPFilter(value)
+        else:
+            self._seq.filter.alpha = value
+
+    @property
+    def low_pass_alpha(self) -> float | None:
+        """The low-pass weight in use (None: no filter)."""
+        return None if self._seq.filter is None else float(self._seq.filter.alpha)
+
     def reference(self, keypoints_wrist: np.ndarray) -> np.ndarray:
         """The optimiser's reference from (21, 3) wrist-frame keypoints (metres, human size).
 

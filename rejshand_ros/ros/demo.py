@@ -103,7 +103,7 @@ def _fmt(value, unit: str, digits: int = 1) -> str:
 
 
 def run(args: argparse.Namespace, size: tuple[int, int]) -> int:
-    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy
+    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy, ros_session
 
     require_rclpy()
     prepare_environment()
@@ -138,7 +138,7 @@ def run(args: argparse.Namespace, size: tuple[int, int]) -> int:
     tty = sys.stdout.isatty()
     started = time.monotonic()
     code, summary = 1, {}
-    with rclpy.init(signal_handler_options=SignalHandlerOptions.NO):
+    with ros_session(signal_handler_options=SignalHandlerOptions.NO):
         monitor = DemoMonitor(out / "overlay.mp4", out / "overlay.png", args.rate,
                               "hand_poses" if perception else "hand_poses_gt")
         next_line = [started + 1.0]

@@ -12,11 +12,14 @@ Topics (relative names, remap at launch):
     debug_image       (pub) sensor_msgs/Image rgb8, skeleton + boxes (while subscribed)
     /tf               (pub) tf2_msgs/TFMessage, <tf_prefix>_{left,right}_wrist (absolute 3D)
     /diagnostics      (pub) diagnostic_msgs/DiagnosticArray, every diagnostics_period
-Parameters: ``rejshand_ros.ros.node_params`` and ``config/hand_pose.yaml``.
+Parameters: ``rejshand_ros.ros.node_params`` and ``config/hand_pose.yaml``; the tunable
+ones (tracking, detection cadence, smoothing, TF and marker output) may change at run
+time: the executor's parameter callback validates them and applies them between frames.
 
 Threads: the executor's callback only stores the newest image in a one-slot buffer
 (frames it overwrites are counted as dropped); one worker thread converts, runs the
-pipeline (detect -> track -> predict -> smooth) and publishes. A frame that fails
+pipeline (detect -> track -> predict -> smooth) and publishes, holding ``pipeline_lock``
+per frame so that a parameter change lands between two frames. A frame that fails
 (bad buffer, pipeline error) is logged (rate-limited per kind), counted and skipped.
 """
 
@@ -75,6 +78,7 @@ def _make_node_class():
     from rejshand_ros.ros.conversions import mesh_to_msg, predictions_to_array
     from rejshand_ros.ros.diagnostics import NodeStats, diagnostic_array, stats_status
     from rejshand_ros.ros.node_params import declare_parameters
+    from rejshand_ros.ros.param_specs import add_tuning_callback
     from rejshand_ros.ros.pipeline_setup import build_pipeline
     from rejshand_ros.ros.tf_frames import tf_message, wrist_transforms
     from rejshand_ros.ros.throttled_log import ThrottledWarnings
@@ -101,6 +105,8 @@ def _make_node_class():
             self.last_header = None
             self.image_size: tuple[int, int] | None = None
             self.published_meshes: set[str] = set()
+            self.pipeline_lock = threading.Lock()
+            add_tuning_callback(self, lambda: self.cfg, self._retune)
 
             reliability = (ReliabilityPolicy.RELIABLE if cfg.qos_reliability == "reliable"
                            else ReliabilityPolicy.BEST_EFFORT)
@@ -135,6 +141,15 @@ def _make_node_class():
                 f"({cfg.qos_reliability})")
 
         # -- executor callbacks (cheap: never run inference here) ---------------------
+        def _retune(self, cfg) -> None:
+            """A validated run-time parameter change (ValueError refuses it)."""
+            changed = {name: value for name, value in vars(cfg).items()
+                       if getattr(self.cfg, name) != value}
+            with self.pipeline_lock:  # waits for the frame in progress
+                self.parts.retune(cfg)
+                self.cfg = cfg
+            self.get_logger().info(f"parameters changed: {changed}")
+
         def _on_image(self, msg) -> None:
             now = time.monotonic()
             reason = self.monitor.check(stamp_seconds(msg.header.stamp), now)
@@ -177,10 +192,11 @@ def _make_node_class():
             while not self.slot.closed:
                 frame = self.slot.take(timeout_s=0.25)
                 try:
-                    if frame is None:
-                        self._on_idle()
-                    else:
-                        self._process(frame)
+                    with self.pipeline_lock:
+                        if frame is None:
+                            self._on_idle()
+                        else:
+                            self._process(frame)
                 except (ImageConversionError, FrameRejected) as exc:
                     self._fail(f"image dropped: {exc}")
                 except Exception as exc:  # noqa: BLE001 - one bad frame must not stop us

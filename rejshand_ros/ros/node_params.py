@@ -1,152 +1,131 @@
-"""hand_pose_node's parameters: one table, one config dataclass, and the mappings onto the
-core's configs (PredictorConfig, PipelineConfig, the detector's arguments).
+"""hand_pose_node's parameters, each declared once (``param_specs``), and the mappings
+onto the core's configs (PredictorConfig, PipelineConfig, the detector's arguments).
 
-``PARAMETERS`` is the single declaration (description, range, choices);
-``config/hand_pose.yaml`` carries the same names and defaults (a test keeps them equal).
-All parameters are read-only after start-up. No rclpy import at module level: the
-mappings are tested without ROS.
+The fields of :class:`HandPoseNodeConfig` are the declaration: default, description,
+range or choices, and whether the parameter may change at run time (tunable: tracking,
+detection cadence and smoothing; the models, device and topics are read-only).
+``config/hand_pose.yaml`` and the README table are checked against it. No rclpy import at
+module level: the mappings are tested without ROS.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from rejshand_ros.detection.factory import DetectorSettings
 from rejshand_ros.pipeline import PipelineConfig
 from rejshand_ros.predictor import PredictorConfig
-from rejshand_ros.ros.param_specs import ParamSpec, check_value, declare_all
+from rejshand_ros.ros.param_specs import NodeConfig, ParamSpec, param
 from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
-
-PARAMETERS: tuple[ParamSpec, ...] = (
-    # -- models and compute ---------------------------------------------------------
-    ParamSpec("model_path", "", "pose model file (.safetensors, rejshand-model); empty: "
-              "the model shipped in the package"),
-    ParamSpec("detector", "palm", "hand detector: palm (MediaPipe's palm detection "
-              "model, trained on real photos: rotated boxes, no handedness) or rejshand "
-              "(ours, trained on synthetic frames only)", choices=("palm", "rejshand")),
-    ParamSpec("detector_model_path", "", "the detector's file (palm: .tflite, rejshand: "
-              ".safetensors); empty: the one shipped in the package"),
-    ParamSpec("estimator", "rejshand", "pose estimator: rejshand (the ReJSHand network, "
-              "with mesh) or mediapipe (MediaPipe Hands 0.10.14 in a worker process: "
-              "21 keypoints, no mesh)", choices=("rejshand", "mediapipe")),
-    ParamSpec("mediapipe_python", "", "Python interpreter with mediapipe==0.10.14 for "
-              "estimator mediapipe; empty: .venv-peers/bin/python beside this install's "
-              "venv or in a folder above the package (bash scripts/setup_peers.sh)"),
-    ParamSpec("device", "auto", "auto (CUDA when available), cuda or cpu",
-              choices=("auto", "cuda", "cpu")),
-    ParamSpec("cuda_fallback", "warn", "device cuda without a GPU: warn (run on CPU) or "
-              "refuse (do not start)", choices=("warn", "refuse")),
-    ParamSpec("backend", "auto", "inference backend; auto: onnxruntime on CPU, eager on "
-              "CUDA (the measured fast paths)",
-              choices=("auto", "eager", "onnxruntime", "compile")),
-    ParamSpec("precision", "auto", "inference precision (fp16 needs CUDA); auto: fp16 on "
-              "CUDA, fp32 on CPU", choices=("auto", "fp32", "fp16", "bf16")),
-    ParamSpec("num_threads", 2, "CPU threads for inference (0: torch's default)", 0, 256),
-    # -- detection and tracking -----------------------------------------------------
-    ParamSpec("max_hands", 2, "most hands tracked at once", 1, 16),
-    ParamSpec("detector_score_threshold", 0.5, "minimum detector score to start a track",
-              0.0, 1.0),
-    ParamSpec("detect_interval", 4, "while some but fewer than max_hands hands are "
-              "tracked, run the detector every N-th frame (with none: every frame)", 1, 1000),
-    ParamSpec("presence_threshold", 0.5, "a track ends when the hand presence score "
-              "falls below this", 0.0, 1.0),
-    ParamSpec("track_box_scale", 1.5, "tracking crop side / side of the previous "
-              "keypoints' bounding box", 1.0, 4.0),
-    ParamSpec("upright_crops", False, "roll each pose crop so wrist -> middle MCP points "
-              "up (MediaPipe's convention; the palm detector's roll, then the previous "
-              "keypoints'), for pose models trained on upright-aligned crops; false: "
-              "unrolled crops (the shipped pose model)"),
-    # -- smoothing ------------------------------------------------------------------
-    ParamSpec("smoothing", True, "One-Euro smoothing of each tracked hand over time"),
-    ParamSpec("smoothing_min_cutoff", 1.0, "One-Euro minimum cut-off, Hz (lower: "
-              "smoother at rest)", 0.001, 1000.0),
-    ParamSpec("smoothing_beta", 0.05, "One-Euro speed coefficient (higher: less lag when "
-              "moving)", 0.0, 1000.0),
-    ParamSpec("smoothing_d_cutoff", 1.0, "One-Euro cut-off of the speed estimate, Hz",
-              0.001, 1000.0),
-    # -- geometry -------------------------------------------------------------------
-    ParamSpec("hand_size", 0.0, "wrist to middle-MCP length in metres used to scale the "
-              "skeleton for absolute 3D (typical adult: 0.09); 0: the network's scale",
-              0.0, 0.5),
-    ParamSpec("use_camera_info", True, "use K and distortion from camera_info: absolute "
-              "3D in the camera frame (without it 3D is root-relative)"),
-    # -- input ----------------------------------------------------------------------
-    ParamSpec("image_transport", "raw", "raw: sensor_msgs/Image on `image`; compressed: "
-              "sensor_msgs/CompressedImage on `image/compressed`",
-              choices=("raw", "compressed")),
-    ParamSpec("qos_reliability", "best_effort", "QoS reliability of the image "
-              "subscription (camera drivers publish best_effort)",
-              choices=("best_effort", "reliable")),
-    ParamSpec("default_frame_id", "", "frame id used for images with an empty "
-              "header.frame_id; empty: such images are rejected"),
-    ParamSpec("camera_timeout", 2.0, "s without an image after which the tracks are "
-              "reset (camera stopped or restarted)", 0.01, 3600.0),
-    # -- outputs --------------------------------------------------------------------
-    ParamSpec("publish_tf", True, "publish each tracked wrist on /tf when 3D is absolute"),
-    ParamSpec("tf_prefix", "hand", "TF child frames are <tf_prefix>_left_wrist and "
-              "<tf_prefix>_right_wrist"),
-    ParamSpec("mesh_marker_rate", 2.0, "Hz, most mesh TRIANGLE_LIST markers per second "
-              "per hand (only while `markers` has subscribers); 0: never", 0.0, 1000.0),
-    ParamSpec("marker_display_depth", 0.5, "m, depth at which root-relative hands (no "
-              "camera_info) are drawn in RViz", 0.01, 100.0),
-    ParamSpec("diagnostics_period", 1.0, "s between /diagnostics messages", 0.01, 60.0),
-)
 
 
 @dataclass
-class HandPoseNodeConfig:
-    """Values of :data:`PARAMETERS` (see their descriptions)."""
+class HandPoseNodeConfig(NodeConfig):
+    """hand_pose_node's parameters (see each description)."""
 
-    model_path: str = ""
-    detector: str = "palm"
-    detector_model_path: str = ""
-    estimator: str = "rejshand"
-    mediapipe_python: str = ""
-    device: str = "auto"
-    cuda_fallback: str = "warn"
-    backend: str = "auto"
-    precision: str = "auto"
-    num_threads: int = 2
-    max_hands: int = 2
-    detector_score_threshold: float = 0.5
-    detect_interval: int = 4
-    presence_threshold: float = 0.5
-    track_box_scale: float = 1.5
-    upright_crops: bool = False
-    smoothing: bool = True
-    smoothing_min_cutoff: float = 1.0
-    smoothing_beta: float = 0.05
-    smoothing_d_cutoff: float = 1.0
-    hand_size: float = 0.0
-    use_camera_info: bool = True
-    image_transport: str = "raw"
-    qos_reliability: str = "best_effort"
-    default_frame_id: str = ""
-    camera_timeout: float = 2.0
-    publish_tf: bool = True
-    tf_prefix: str = "hand"
-    mesh_marker_rate: float = 2.0
-    marker_display_depth: float = 0.5
-    diagnostics_period: float = 1.0
+    # -- models and compute ---------------------------------------------------------
+    model_path: str = param(
+        "", "pose model file (.safetensors, rejshand-model); empty: the model shipped in "
+        "the package")
+    detector: str = param(
+        "palm", "hand detector: palm (MediaPipe's palm detection model, trained on real "
+        "photos: rotated boxes, no handedness) or rejshand (ours, trained on synthetic frames "
+        "only)", choices=("palm", "rejshand"))
+    detector_model_path: str = param(
+        "", "the detector's file (palm: .tflite, rejshand: .safetensors); empty: the one "
+        "shipped in the package")
+    estimator: str = param(
+        "rejshand", "pose estimator: rejshand (the ReJSHand network, with mesh) or mediapipe "
+        "(MediaPipe Hands 0.10.14 in a worker process: 21 keypoints and world landmarks, no "
+        "mesh; see the README)", choices=("rejshand", "mediapipe"))
+    mediapipe_python: str = param(
+        "", "Python interpreter with mediapipe==0.10.14 for estimator mediapipe; empty: "
+        ".venv-peers/bin/python beside this install's venv or in a folder above the package "
+        "(bash scripts/setup_peers.sh)")
+    device: str = param("auto", "auto (CUDA when available), cuda or cpu",
+                        choices=("auto", "cuda", "cpu"))
+    cuda_fallback: str = param(
+        "warn", "device cuda without a GPU: warn (run on CPU) or refuse (do not start)",
+        choices=("warn", "refuse"))
+    backend: str = param(
+        "auto", "inference backend; auto: the measured fast path, ONNX Runtime on CPU "
+        "(agrees with eager within 0.01 px / 0.01 mm), eager on CUDA; the node warms the "
+        "models up before it subscribes", choices=("auto", "eager", "onnxruntime", "compile"))
+    precision: str = param(
+        "auto", "inference precision (fp16 needs CUDA); auto: fp16 on CUDA, fp32 on CPU",
+        choices=("auto", "fp32", "fp16", "bf16"))
+    num_threads: int = param(2, "CPU threads for inference (0: torch's default)", 0, 256)
+    # -- detection and tracking -----------------------------------------------------
+    max_hands: int = param(2, "most hands tracked at once (estimator mediapipe: fixed at "
+                           "start-up)", 1, 16, tunable=True)
+    detector_score_threshold: float = param(
+        0.5, "minimum detector score to start a track (palm: MediaPipe's 0.5; rejshand is "
+        "calibrated for 0.3)", 0.0, 1.0, tunable=True)
+    detect_interval: int = param(
+        4, "while some but fewer than max_hands hands are tracked, run the detector every "
+        "N-th frame (with none: every frame)", 1, 1000, tunable=True)
+    presence_threshold: float = param(
+        0.5, "a track ends when the hand presence score falls below this", 0.0, 1.0,
+        tunable=True)
+    track_box_scale: float = param(
+        1.5, "tracking crop side / side of the previous keypoints' bounding box", 1.0, 4.0,
+        tunable=True)
+    crop_roll: str = param(
+        "auto", "roll of the pose crops: upright (wrist -> middle MCP points up: the palm "
+        "detector's roll, then the previous keypoints', as MediaPipe does), image (never "
+        "rolled) or auto (as the pose model was trained: its model file's crop_roll; the "
+        "shipped model: upright)", choices=("auto", "image", "upright"))
+    # -- smoothing ------------------------------------------------------------------
+    smoothing: bool = param(True, "One-Euro smoothing of each tracked hand over time",
+                            tunable=True)
+    smoothing_min_cutoff: float = param(
+        1.0, "One-Euro minimum cut-off, Hz (lower: smoother at rest)", 0.001, 1000.0,
+        tunable=True)
+    smoothing_beta: float = param(
+        0.05, "One-Euro speed coefficient (higher: less lag when moving)", 0.0, 1000.0,
+        tunable=True)
+    smoothing_d_cutoff: float = param(
+        1.0, "One-Euro cut-off of the speed estimate, Hz", 0.001, 1000.0, tunable=True)
+    # -- geometry -------------------------------------------------------------------
+    hand_size: float = param(
+        0.0, "m, wrist to middle-MCP length used to scale the skeleton for absolute 3D "
+        "(typical adult: 0.09); 0: the network's scale", 0.0, 0.5)
+    use_camera_info: bool = param(
+        True, "use K and distortion from camera_info: absolute 3D in the camera frame "
+        "(without it 3D is root-relative)")
+    # -- input ----------------------------------------------------------------------
+    image_transport: str = param(
+        "raw", "raw: sensor_msgs/Image on `image`; compressed: sensor_msgs/CompressedImage "
+        "on `image/compressed`", choices=("raw", "compressed"))
+    qos_reliability: str = param(
+        "best_effort", "QoS reliability of the image subscription (camera drivers publish "
+        "best_effort)", choices=("best_effort", "reliable"))
+    default_frame_id: str = param(
+        "", "frame id used for images with an empty header.frame_id; empty: such images "
+        "are rejected")
+    camera_timeout: float = param(
+        2.0, "s without an image after which the tracks are reset (camera stopped or "
+        "restarted)", 0.01, 3600.0)
+    # -- outputs --------------------------------------------------------------------
+    publish_tf: bool = param(True, "publish each tracked wrist on /tf when 3D is absolute",
+                             tunable=True)
+    tf_prefix: str = param(
+        "hand", "TF child frames are <tf_prefix>_left_wrist and <tf_prefix>_right_wrist")
+    mesh_marker_rate: float = param(
+        2.0, "Hz, most mesh TRIANGLE_LIST markers per second per hand (only while `markers` "
+        "has subscribers); 0: never", 0.0, 1000.0)
+    marker_display_depth: float = param(
+        0.5, "m, depth at which root-relative hands (no camera_info) are drawn in RViz",
+        0.01, 100.0, tunable=True)
+    diagnostics_period: float = param(1.0, "s between /diagnostics messages", 0.01, 60.0)
 
-    def __post_init__(self) -> None:
-        for spec in PARAMETERS:
-            check_value(spec, getattr(self, spec.name))
+    def check(self) -> None:
         if self.precision == "fp16" and self.device == "cpu":
             raise ValueError("parameter precision fp16 needs device cuda (use bf16 or fp32 "
                              "on CPU)")
         if self.backend == "onnxruntime" and self.precision not in ("fp32", "auto"):
             raise ValueError("parameter backend onnxruntime runs precision fp32 only")
-
-    @classmethod
-    def from_values(cls, values: dict[str, Any]) -> "HandPoseNodeConfig":
-        """From ``{name: value}`` (unknown names raise ValueError naming them)."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown hand_pose_node parameter(s): {unknown}")
-        return cls(**values)
 
     # -- mappings onto the core's configs ---------------------------------------------
     def predictor_config(self) -> PredictorConfig:
@@ -159,10 +138,10 @@ class HandPoseNodeConfig:
 
     def pipeline_config(self) -> PipelineConfig:
         """Tracking, smoothing and detection cadence."""
+        upright = None if self.crop_roll == "auto" else self.crop_roll == "upright"
         tracker = TrackerConfig(max_hands=self.max_hands,
                                 presence_threshold=self.presence_threshold,
-                                track_box_scale=self.track_box_scale,
-                                upright_crops=self.upright_crops)
+                                track_box_scale=self.track_box_scale, upright_crops=upright)
         smoothing = SmoothingConfig(enabled=self.smoothing,
                                     min_cutoff=self.smoothing_min_cutoff,
                                     beta=self.smoothing_beta, d_cutoff=self.smoothing_d_cutoff)
@@ -182,6 +161,10 @@ class HandPoseNodeConfig:
         return str(self.detector_settings().path())
 
 
+#: the parameter table (declaration order)
+PARAMETERS: tuple[ParamSpec, ...] = HandPoseNodeConfig.specs()
+
+
 def declare_parameters(node) -> HandPoseNodeConfig:
     """Declare every parameter on ``node`` once and return the validated config.
 
@@ -189,4 +172,4 @@ def declare_parameters(node) -> HandPoseNodeConfig:
         ValueError: a value outside its choices (rclpy itself refuses out-of-range
             numbers with ``InvalidParameterValueException``).
     """
-    return HandPoseNodeConfig.from_values(declare_all(node, PARAMETERS))
+    return HandPoseNodeConfig.declare(node)

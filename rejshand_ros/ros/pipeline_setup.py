@@ -57,6 +57,18 @@ class PipelineParts:
     detector_path: Path | None = None
     detector_model_id: str = ""
 
+    def retune(self, cfg: HandPoseNodeConfig) -> None:
+        """Apply ``cfg``'s run-time tunable settings (tracking, smoothing, detection
+        cadence and threshold) between two frames.
+
+        Raises:
+            ValueError: a change this estimator cannot take while running.
+        """
+        self.pipeline.configure(cfg.pipeline_config())
+        if self.detector is not None:
+            self.detector.score_threshold = float(cfg.detector_score_threshold)
+            self.detector.max_hands = int(cfg.max_hands)
+
     def close(self) -> None:
         """Stop what runs outside this process (the MediaPipe worker)."""
         if isinstance(self.pipeline, MediaPipePipeline):

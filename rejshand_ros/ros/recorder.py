@@ -115,11 +115,11 @@ def record(output: Path, topics: list[str], duration: float | None, ros_args: li
     import rclpy
 
     from rejshand_ros.ros.mcap_io import McapRecordWriter
-    from rejshand_ros.ros.runtime import stopping_cleanly
+    from rejshand_ros.ros.runtime import ros_session, stopping_cleanly
 
     writer = McapRecordWriter(output)
     try:
-        with rclpy.init(args=["recorder", *ros_args]):
+        with ros_session(args=["recorder", *ros_args]):
             node = _make_recorder(writer, topics)
             deadline = None if duration is None else time.monotonic() + duration
             try:
@@ -160,10 +160,10 @@ def play(path: Path, topics: list[str] | None, rate: float, loop: bool, delay: f
     import rclpy
 
     from rejshand_ros.ros.mcap_io import channels_of, read_messages
-    from rejshand_ros.ros.runtime import stopping_cleanly
+    from rejshand_ros.ros.runtime import ros_session, stopping_cleanly
 
     available = channels_of(path)
-    with rclpy.init(args=["player", *ros_args]):
+    with ros_session(args=["player", *ros_args]):
         node = rclpy.create_node("player")
         wanted = set(available) if topics is None else {node.resolve_topic_name(t) for t in topics}
         sent = 0

@@ -12,7 +12,8 @@ Service:
     engage            std_srvs/SetBool: true starts sending commands, false stops
 Nothing is published on joint_trajectory / joint_states while disengaged or while no
 hand is tracked. Parameters: see ``rejshand_ros.ros.retarget_params`` and
-``config/retarget.yaml``.
+``config/retarget.yaml``; low_pass_alpha, max_rate and max_joint_velocity are tunable at run
+time (validated by the parameter callback, applied from the next hand_poses message).
 
 Velocity limit: each command moves every joint at most max_joint_velocity * min(time
 since the previous command, time_from_start) from the previous command (kept across
@@ -54,6 +55,7 @@ def _make_node_class():
         joint_state_msg,
         joint_trajectory_msg,
     )
+    from rejshand_ros.ros.param_specs import add_tuning_callback
     from rejshand_ros.ros.retarget_params import declare_parameters
 
     class RetargetNode(Node):
@@ -61,11 +63,11 @@ def _make_node_class():
             super().__init__(node_name)
             self.cfg = declare_parameters(self)
             cfg = self.cfg
-            override = {"low_pass_alpha": cfg.low_pass_alpha} if cfg.low_pass_alpha >= 0 else None
             path = cfg.config_file or robot_config_path(cfg.robot, cfg.robot_side,
                                                         cfg.retargeting_type)
-            robot = load_robot_config(path, urdf_dir=cfg.urdf_dir or None, override=override)
+            robot = load_robot_config(path, urdf_dir=cfg.urdf_dir or None)
             self.retargeter = Retargeter(robot, logger=self.get_logger())
+            self.retargeter.set_low_pass_alpha(_alpha(cfg.low_pass_alpha))
             self.selector = HandSelector(
                 SelectionPolicy(cfg.follow_handedness, cfg.follow_track_id, cfg.min_score,
                                 cfg.max_missed_frames), robot.side)
@@ -85,6 +87,7 @@ def _make_node_class():
             self.state_pub = self.create_publisher(JointState, "joint_states", 10)
             self.diag_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
             self.create_service(SetBool, "engage", self._on_engage)
+            add_tuning_callback(self, lambda: self.cfg, self._retune)
             self.create_timer(cfg.diagnostics_period, self._on_diagnostics_timer)
             self.create_timer(min(cfg.hand_timeout / 2.0, 0.1), self._check_input_timeout)
             self.get_logger().info(
@@ -93,6 +96,15 @@ def _make_node_class():
                 f"joints; {'engaged' if self.engaged else 'disengaged (call engage)'}")
 
         # -- callbacks ---------------------------------------------------------------
+        def _retune(self, cfg) -> None:
+            """A validated run-time parameter change (the executor runs it between two
+            hand_poses messages)."""
+            changed = {name: value for name, value in vars(cfg).items()
+                       if getattr(self.cfg, name) != value}
+            self.retargeter.set_low_pass_alpha(_alpha(cfg.low_pass_alpha))
+            self.cfg = cfg
+            self.get_logger().info(f"parameters changed: {changed}")
+
         def _on_engage(self, request, response):
             self.engaged = bool(request.data)
             response.success = True
@@ -182,6 +194,11 @@ def _make_node_class():
             return array
 
     return RetargetNode
+
+
+def _alpha(low_pass_alpha: float) -> float | None:
+    """The parameter's value for ``Retargeter.set_low_pass_alpha`` (< 0: the file's)."""
+    return low_pass_alpha if low_pass_alpha >= 0 else None
 
 
 def set_solver_threads(threads: int = 1) -> None:

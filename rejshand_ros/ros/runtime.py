@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rejshand_ros.resources import config_path
 
@@ -37,6 +37,24 @@ def require_rclpy() -> None:
             f"error: this command needs ROS 2 (rclpy), which failed to import: {exc}. "
             "Run `bash scripts/setup_env.sh` and use .venv/bin, or source your ROS 2 install."
         )
+
+
+@contextmanager
+def ros_session(args: list[str] | None = None, **init_kwargs: Any) -> Iterator[None]:
+    """``rclpy.init(args=args, **init_kwargs)`` ... ``rclpy.try_shutdown()``, on every distro.
+
+    Kilted's ``rclpy.init`` (rclpy 9) returns a context manager; Jazzy's (rclpy 7.1) returns
+    None, so ``with rclpy.init():`` dies there with a TypeError. ``try_shutdown`` (both
+    distros) tolerates a context already shut down by Ctrl-C. ``init_kwargs``: ``context``,
+    ``domain_id``, ``signal_handler_options`` (keyword-only in both).
+    """
+    import rclpy
+
+    rclpy.init(args=args, **init_kwargs)
+    try:
+        yield
+    finally:
+        rclpy.try_shutdown(context=init_kwargs.get("context"))
 
 
 @contextmanager
@@ -82,7 +100,7 @@ def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
     from rclpy.exceptions import ParameterException
 
     errors = (ParameterException, ValueError, *startup_errors())
-    with rclpy.init(args=argv):
+    with ros_session(args=argv):
         try:
             node = make_node()
         except errors as exc:

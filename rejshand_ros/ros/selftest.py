@@ -108,9 +108,10 @@ def run_subscriber(topic: str, timeout: float) -> int:
     import rclpy
 
     from rejshand_ros.msg import HandPoseArray
+    from rejshand_ros.ros.runtime import ros_session
 
     received = []
-    with rclpy.init():
+    with ros_session():
         node = rclpy.create_node("rejshand_selftest_sub")
         node.create_subscription(HandPoseArray, topic, received.append, _qos())
         deadline = time.monotonic() + timeout
@@ -138,10 +139,11 @@ def run_publisher(topic: str, num_hands: int, seed: int, until: subprocess.Popen
     import rclpy
 
     from rejshand_ros.msg import HandPoseArray
+    from rejshand_ros.ros.runtime import ros_session
 
     msg = make_sample_message(num_hands, seed)
     digest = message_digest(msg)
-    with rclpy.init():
+    with ros_session():
         node = rclpy.create_node("rejshand_selftest_pub")
         publisher = node.create_publisher(HandPoseArray, topic, _qos())
         publisher.publish(msg)

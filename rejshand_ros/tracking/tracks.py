@@ -86,8 +86,11 @@ class Track:
                config: SmoothingConfig) -> HandPrediction:
         """Filter uv, joints (and vertices, same offset field) in place; returns it."""
         if not config.enabled:
+            self.filters.clear()  # smoothing turned back on later starts afresh
             return prediction
         params = config.params()
+        for filt in self.filters.values():  # settings changed while tracking
+            filt.params = params
         for name in ("uv", "joints"):
             filt = self.filters.setdefault(name, OneEuroFilter(params))
             setattr(prediction, name, filt(getattr(prediction, name), time_s).astype(np.float32))

@@ -2,7 +2,8 @@
 
 Started by ``rejshand_ros.bench.peers_suite`` as
 ``.venv-peers/bin/python mediapipe_worker.py --frames FRAMES.npz --threads N``; imports only
-the standard library, numpy, cv2, mediapipe and tflite_runtime (never rejshand_ros).
+the standard library, numpy, cv2, mediapipe and tflite_runtime (ai_edge_litert on Python
+3.12, which tflite-runtime has no wheel for; same Interpreter) -- never rejshand_ros.
 ``FRAMES.npz`` holds ``images`` (N, H, W, 3) uint8 RGB.
 
 Line protocol (one JSON object per line): the worker first prints
@@ -33,7 +34,11 @@ import time
 import cv2
 import mediapipe as mp
 import numpy as np
-from tflite_runtime.interpreter import Interpreter
+
+try:
+    from tflite_runtime.interpreter import Interpreter
+except ModuleNotFoundError:  # Python 3.12: tflite-runtime's successor
+    from ai_edge_litert.interpreter import Interpreter
 
 LANDMARK_MODEL = os.path.join(os.path.dirname(mp.__file__), "modules", "hand_landmark",
                               "hand_landmark_full.tflite")
