@@ -20,9 +20,6 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 TRUE_BOX_SCALE = 1.5  # the tracker's crop: keypoint box x 1.5 (TrackerConfig.track_box_scale)
 
 
@@ -50,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 def mean_pose_2d(uv: np.ndarray) -> np.ndarray:
     """The constant-hand 2D baseline: the mean pose in upright, box-normalised coordinates,
     placed into each image's true box and orientation. uv (N, 21, 2) -> (N, 21, 2)."""
+    import numpy as np
+
     from rejshand_ros.geometry.crop import upright_rotation_rad
 
     normalised, frames = [], []
@@ -67,6 +66,8 @@ def mean_pose_2d(uv: np.ndarray) -> np.ndarray:
 
 
 def _score(uv_pred: list, xyz_pred: list, yard, keep: np.ndarray) -> dict:
+    import numpy as np
+
     from rejshand_ros.metrics import evaluate
 
     found = np.array([p is not None for p in uv_pred])
@@ -85,6 +86,10 @@ def _score(uv_pred: list, xyz_pred: list, yard, keep: np.ndarray) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    import numpy as np
+
+    import cv2
+
     from rejshand_ros.data.freihand import DatasetError
     from rejshand_ros.data.yardstick import load_yardstick
     from rejshand_ros.metrics import evaluate
@@ -161,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _true_box_prediction(predictor, image: np.ndarray, uv: np.ndarray, right: bool):
     """The pose network alone on the tracker's crop of the true keypoints."""
+    import numpy as np
+
     from rejshand_ros.geometry.crop import upright_rotation_rad
     from rejshand_ros.prediction import Handedness
     from rejshand_ros.predictor import HandBox

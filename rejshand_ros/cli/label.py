@@ -22,12 +22,8 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-import cv2
-import numpy as np
-
-from rejshand_ros.data.labelled import CONTEXT, MAX_HAND_PX, LabelledSplitWriter, context_crop
-from rejshand_ros.data.teacher import LabelCounts, LabelPolicy, label_image
-from rejshand_ros.sources.base import is_image_file, is_video_file
+# numpy, OpenCV and the package's data modules are imported where they are used, so
+# `rejshand-label --help` works in a bare install
 
 log = logging.getLogger("rejshand-label")
 
@@ -46,15 +42,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Python with mediapipe==0.10.14 (default: .venv-peers/bin/python, "
                         "made by bash scripts/setup_peers.sh)")
     parser.add_argument("--max-hands", type=int, default=2, help="hands per image (default 2)")
-    parser.add_argument("--min-score", type=float, default=LabelPolicy.min_score,
-                        help="teacher handedness probability to keep a hand (default "
-                        f"{LabelPolicy.min_score})")
-    parser.add_argument("--max-disagreement", type=float,
-                        default=LabelPolicy.max_disagreement,
+    parser.add_argument("--min-score", type=float, default=0.8,
+                        help="teacher handedness probability to keep a hand (default 0.8)")
+    parser.add_argument("--max-disagreement", type=float, default=0.06,
                         help="image vs mirror-image keypoints, mean distance / hand box side "
-                        f"(default {LabelPolicy.max_disagreement})")
-    parser.add_argument("--min-hand-px", type=float, default=LabelPolicy.min_hand_px,
-                        help=f"smallest hand box side in pixels (default {LabelPolicy.min_hand_px})")
+                        "(default 0.06)")
+    parser.add_argument("--min-hand-px", type=float, default=24.0,
+                        help="smallest hand box side in pixels (default 24)")
     parser.add_argument("--video-step", type=int, default=5,
                         help="videos: label every N-th frame (default 5)")
     parser.add_argument("--limit", type=int, help="stop after N images/frames")
@@ -69,6 +63,8 @@ def find_inputs(paths: list[str]) -> list[tuple[Path, Path]]:
     Raises:
         ValueError: a path does not exist, is not an image/video, or a folder holds none.
     """
+    from rejshand_ros.sources.base import is_image_file, is_video_file
+
     found = []
     for text in paths:
         path = Path(text).expanduser()
@@ -88,8 +84,13 @@ def find_inputs(paths: list[str]) -> list[tuple[Path, Path]]:
     return [(path, common) for path, _ in found]
 
 
-def frames_of(path: Path, video_step: int) -> Iterator[tuple[int | None, np.ndarray | None]]:
-    """(frame index or None for a still image, RGB image or None when unreadable)."""
+def frames_of(path: Path, video_step: int) -> Iterator[tuple]:
+    """(frame index or None for a still image, RGB image (H, W, 3) uint8 or None when
+    unreadable)."""
+    import cv2
+
+    from rejshand_ros.sources.base import is_image_file
+
     if is_image_file(path):
         image = cv2.imread(str(path), cv2.IMREAD_COLOR)
         yield None, None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -117,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.max_hands < 1 or args.video_step < 1 or (args.limit is not None and args.limit < 1):
         parser.error("--max-hands, --video-step and --limit must be >= 1")
+    from rejshand_ros.data.labelled import (CONTEXT, MAX_HAND_PX, LabelledSplitWriter,
+                                            context_crop)
+    from rejshand_ros.data.teacher import LabelCounts, LabelPolicy, label_image
+
     try:
         policy = LabelPolicy(args.min_score, args.max_disagreement, args.min_hand_px)
         inputs = find_inputs(args.inputs)
