@@ -13,6 +13,16 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
+
+def pytest_configure(config):
+    """Every DDS participant of this process and its children uses the package's Fast DDS
+    profile, as the package's own executables do: Fast DDS reads its profile file once per
+    process, when the first participant is created, whichever test creates it."""
+    from rejshand_ros.ros.runtime import prepare_environment
+
+    prepare_environment()
+
+
 # Each test that talks DDS gets its own domain so tests (or parallel CI jobs) never hear
 # each other. Domains 100-199 are left to this suite.
 _domains = itertools.count(100 + (os.getpid() % 50))

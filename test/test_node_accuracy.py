@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from rejshand_ros.resources import config_path
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+from rejshand_ros.ros.runtime import prepare_environment
 
 NODE_EXE = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
 FRAME_ID = "camera_optical_frame"
@@ -197,14 +197,14 @@ class ShippedNode:
         domain = 170 + os.getpid() % 20  # 0..232 (Fast DDS ports); beside the others
         env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_LOG_DIR=str(directory / "log"),
                    ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1")
-        env.setdefault(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+        prepare_environment(env)
         self.proc = subprocess.Popen(
             [str(NODE_EXE), "--ros-args", "--params-file", str(config_path("hand_pose.yaml")),
              "--params-file", str(params)], env=env, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
-        os.environ.setdefault(FASTDDS_PROFILE_ENV, env[FASTDDS_PROFILE_ENV])
+        prepare_environment()
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("accuracy_test", context=self.context)

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from rejshand_ros.resources import config_path
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+from rejshand_ros.ros.runtime import prepare_environment
 
 NODE_EXE = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
 FRAME_ID = "camera_optical_frame"
@@ -26,7 +26,7 @@ FRAME_ID = "camera_optical_frame"
 def _env(tmp_path: Path, domain: int) -> dict[str, str]:
     env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_LOG_DIR=str(tmp_path / "log"),
                ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1")
-    env.setdefault(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+    prepare_environment(env)
     return env
 
 
@@ -80,7 +80,7 @@ class MediaPipeNode:
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.proc.stdout),
                          daemon=True).start()
-        os.environ.setdefault(FASTDDS_PROFILE_ENV, env[FASTDDS_PROFILE_ENV])
+        prepare_environment()
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("mediapipe_test", context=self.context)

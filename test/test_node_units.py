@@ -20,10 +20,9 @@ from rejshand_ros.keypoints import FINGER_COLORS_RGB, SKELETON_EDGES
 from rejshand_ros.overlay import draw_hands, hand_label
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.predictor import CameraModel
-from rejshand_ros.resources import config_path
 from rejshand_ros.ros.node_params import PARAMETERS, HandPoseNodeConfig
 from rejshand_ros.ros.param_specs import descriptor
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+from rejshand_ros.ros.runtime import prepare_environment
 from rejshand_ros.ros.throttled_log import ThrottledWarnings, problem_kind
 
 K = np.array([[300.0, 0, 159.5], [0, 300.0, 119.5], [0, 0, 1]])
@@ -571,7 +570,7 @@ def test_node_help_needs_no_ros(capsys):
 
 @pytest.mark.ros
 def test_node_process_refuses_to_start_with_a_truncated_model(model_files, ros_env):
-    ros_env.setdefault(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+    prepare_environment(ros_env)
     exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "hand_pose_node"
     result = subprocess.run(
         [str(exe), "--ros-args", "-p", f"model_path:={model_files['truncated']}",
@@ -581,3 +580,22 @@ def test_node_process_refuses_to_start_with_a_truncated_model(model_files, ros_e
     assert "hand_pose_node: error: cannot load the pose model" in result.stderr
     assert str(model_files["truncated"]) in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_fast_dds_profile_reaches_both_fast_dds_versions():
+    """Kilted's Fast DDS 3 reads FASTDDS_DEFAULT_PROFILES_FILE, Jazzy's 2.14 only
+    FASTRTPS_DEFAULT_PROFILES_FILE: both point at the profile, the user's choice in either
+    one wins (with one alone, Jazzy's best-effort 640x480 images lost most frames)."""
+    from rejshand_ros.resources import config_path
+    from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENVS
+
+    ours = str(config_path("fastdds_profile.xml"))
+    assert set(FASTDDS_PROFILE_ENVS) == {"FASTDDS_DEFAULT_PROFILES_FILE",
+                                         "FASTRTPS_DEFAULT_PROFILES_FILE"}
+    assert prepare_environment({}) == dict.fromkeys(FASTDDS_PROFILE_ENVS, ours)
+    for key in FASTDDS_PROFILE_ENVS:
+        env = {key: "/mine.xml", "OTHER": "1"}
+        assert prepare_environment(env) is env
+        assert env == dict.fromkeys(FASTDDS_PROFILE_ENVS, "/mine.xml") | {"OTHER": "1"}
+    both = {FASTDDS_PROFILE_ENVS[0]: "/a.xml", FASTDDS_PROFILE_ENVS[1]: "/b.xml"}
+    assert prepare_environment(dict(both)) == both

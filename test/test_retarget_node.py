@@ -13,7 +13,7 @@ import pytest
 
 from rejshand_ros.resources import config_path
 from rejshand_ros.ros.retarget_params import RetargetNodeConfig
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV, ros_session
+from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENVS, prepare_environment, ros_session
 
 
 def test_node_config_rejects_values_outside_their_choices_or_ranges():
@@ -56,7 +56,8 @@ def test_node_help_needs_no_ros(capsys):
 def test_node_refuses_to_start_without_the_urdf(tmp_path, monkeypatch, capsys):
     from rejshand_ros.ros.retarget_node import main
 
-    monkeypatch.setenv(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+    for key in FASTDDS_PROFILE_ENVS:
+        monkeypatch.setenv(key, str(config_path("fastdds_profile.xml")))
     monkeypatch.setenv("ROS_LOG_DIR", str(tmp_path / "log"))
     code = main(["retarget_node", "--ros-args", "-p", "robot:=allegro_hand",
                  "-p", f"urdf_dir:={tmp_path}"])
@@ -108,8 +109,9 @@ def test_retarget_node_over_dds(ros_env, monkeypatch):
         env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for key in ("ROS_DOMAIN_ID", "ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_LOG_DIR"):
         monkeypatch.setenv(key, ros_env[key])
-    monkeypatch.setenv(FASTDDS_PROFILE_ENV, ros_env.get(FASTDDS_PROFILE_ENV)
-                       or str(config_path("fastdds_profile.xml")))
+    for key, value in prepare_environment(dict(ros_env)).items():
+        if key in FASTDDS_PROFILE_ENVS:
+            monkeypatch.setenv(key, value)
     try:
         _exercise_node(proc, time_from_start)
     finally:

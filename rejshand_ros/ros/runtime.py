@@ -13,18 +13,26 @@ from rejshand_ros.resources import config_path
 if TYPE_CHECKING:  # pragma: no cover
     from rclpy.node import Node
 
-FASTDDS_PROFILE_ENV = "FASTDDS_DEFAULT_PROFILES_FILE"
+#: Where Fast DDS looks for its XML profiles: Fast DDS 3 (Kilted) reads the first, Fast DDS
+#: 2 (Jazzy's 2.14) only the second. Set one alone and the other distro ignores the profile
+#: (on Jazzy, best-effort 640x480 images then lose most frames).
+FASTDDS_PROFILE_ENVS = ("FASTDDS_DEFAULT_PROFILES_FILE", "FASTRTPS_DEFAULT_PROFILES_FILE")
+FASTDDS_PROFILE_ENV = FASTDDS_PROFILE_ENVS[0]
 
 
 def prepare_environment(env: dict[str, str] | None = None) -> dict[str, str]:
     """Point Fast DDS at the package's participant profile unless the user chose one.
 
+    Sets both variables of :data:`FASTDDS_PROFILE_ENVS` (each Fast DDS version reads one): to
+    the profile the user gave in either of them, else to ``config/fastdds_profile.xml``.
     Modifies ``env`` (default: ``os.environ``) in place and returns it. Must run before
     the first DDS participant is created (before ``rclpy.init``).
     """
     env = os.environ if env is None else env
-    if not env.get(FASTDDS_PROFILE_ENV):
-        env[FASTDDS_PROFILE_ENV] = str(config_path("fastdds_profile.xml"))
+    chosen = next((env[key] for key in FASTDDS_PROFILE_ENVS if env.get(key)), None)
+    for key in FASTDDS_PROFILE_ENVS:
+        if not env.get(key):
+            env[key] = chosen or str(config_path("fastdds_profile.xml"))
     return env
 
 
