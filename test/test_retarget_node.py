@@ -73,7 +73,8 @@ def _urdf_joints(side="right"):
     return names, limits
 
 
-def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
+def _hand_array(pose, stamp_ns, *, nan=False, side="right"):
+    """A HandPoseArray of one hand-model pose (None: no hand), stamped ``stamp_ns``."""
     from std_msgs.msg import Header
 
     from rejshand_ros.prediction import HandPrediction
@@ -81,7 +82,7 @@ def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
     from rejshand_ros.ros.conversions import predictions_to_array
 
     header = Header(frame_id="camera_optical_frame")
-    header.stamp.sec = stamp_sec
+    header.stamp.sec, header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
     hands = []
     if pose is not None:
         joints = human_poses.camera_keypoints(pose, side)
@@ -95,9 +96,9 @@ def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
 
 @pytest.mark.ros
 def test_retarget_node_over_dds(ros_env, monkeypatch):
-    """HandPoseArray in -> JointTrajectory + JointState out; engage/disengage respected;
-    max_joint_velocity tuned over DDS while engaged limits the next move, bad values are
-    refused with a reason."""
+    """HandPoseArray in -> JointTrajectory + JointState on joint_commands out (nothing on
+    joint_states); engage/disengage respected; max_joint_velocity tuned over DDS while
+    engaged limits the next move, bad values are refused with a reason."""
     node_exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "retarget_node"
     time_from_start = 0.05
     proc = subprocess.Popen(
@@ -145,19 +146,21 @@ def _exercise_node(proc, time_from_start):
         node = rclpy.create_node("retarget_node_test")
         pub = node.create_publisher(HandPoseArray, "hand_poses", 10)
         node.create_subscription(JointTrajectory, "joint_trajectory", got["traj"].append, 10)
-        node.create_subscription(JointState, "joint_states", got["state"].append, 10)
+        node.create_subscription(JointState, "joint_commands", got["state"].append, 10)
         node.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
         engage = node.create_client(SetBool, "engage")
         params = node.create_client(SetParameters, "/retarget_node/set_parameters")
-        stamp = [1000]
+        sent_stamps = set()
 
         def spin(seconds, pose=None, **kw):
-            """Spin for `seconds`, publishing one HandPoseArray every 50 ms when asked."""
+            """Spin for `seconds`, publishing one HandPoseArray (stamped now) every 50 ms
+            when asked."""
             end, next_pub = time.monotonic() + seconds, 0.0
             while time.monotonic() < end:
                 if kw.get("publish", pose is not None) and time.monotonic() >= next_pub:
-                    stamp[0] += 1
-                    pub.publish(_hand_array(pose, stamp[0], nan=kw.get("nan", False)))
+                    stamp = time.time_ns()
+                    sent_stamps.add(divmod(stamp, 10**9))
+                    pub.publish(_hand_array(pose, stamp, nan=kw.get("nan", False)))
                     next_pub = time.monotonic() + 0.05
                 rclpy.spin_once(node, timeout_sec=0.01)
                 assert proc.poll() is None, proc.stdout.read()[-3000:]
@@ -198,7 +201,7 @@ def _exercise_node(proc, time_from_start):
         spin(1.0, "rest")
         spin(1.5, "fist")
         assert len(got["traj"]) >= 10 and len(got["state"]) >= 10
-        sent_stamps = set(range(1001, stamp[0] + 1))
+        assert node.get_publishers_info_by_topic("/joint_states") == []
         for traj in got["traj"]:
             assert traj.joint_names == names
             assert (traj.header.stamp.sec, traj.header.stamp.nanosec) == (0, 0)
@@ -210,7 +213,7 @@ def _exercise_node(proc, time_from_start):
             assert ((q >= limits[:, 0] - 1e-9) & (q <= limits[:, 1] + 1e-9)).all()
         for state in got["state"]:
             assert list(state.name) == names and np.isfinite(state.position).all()
-            assert state.header.stamp.sec in sent_stamps  # the image time
+            assert (state.header.stamp.sec, state.header.stamp.nanosec) in sent_stamps
         fist = np.array(got["traj"][-1].points[0].positions)
         assert fist[names.index("middle_pip_joint")] > 1.0  # it follows the hand
         values = _diag_values(got)

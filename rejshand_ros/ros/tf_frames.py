@@ -82,6 +82,33 @@ def wrist_transforms(hands: Sequence[HandPrediction], header: Header,
     return out
 
 
+def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """(3, 3) rotation of fixed-axis roll, pitch, yaw (rad), as a URDF origin's rpy:
+    Rz(yaw) @ Ry(pitch) @ Rx(roll)."""
+    cr, sr, cp, sp, cy, sy = (np.cos(roll), np.sin(roll), np.cos(pitch), np.sin(pitch),
+                              np.cos(yaw), np.sin(yaw))
+    rx = np.array([[1.0, 0.0, 0.0], [0.0, cr, -sr], [0.0, sr, cr]])
+    ry = np.array([[cp, 0.0, sp], [0.0, 1.0, 0.0], [-sp, 0.0, cp]])
+    rz = np.array([[cy, -sy, 0.0], [sy, cy, 0.0], [0.0, 0.0, 1.0]])
+    return rz @ ry @ rx
+
+
+def static_transform(parent: str, child: str, pose: Sequence[float],
+                     stamp) -> TransformStamped:
+    """``parent`` -> ``child`` from ``pose`` (x, y, z m, roll, pitch, yaw rad)."""
+    x, y, z, roll, pitch, yaw = (float(v) for v in pose)
+    msg = TransformStamped()
+    msg.header.stamp = stamp
+    msg.header.frame_id = parent
+    msg.child_frame_id = child
+    msg.transform.translation.x, msg.transform.translation.y, \
+        msg.transform.translation.z = x, y, z
+    q = rotation_to_quaternion(rpy_to_matrix(roll, pitch, yaw))
+    msg.transform.rotation.x, msg.transform.rotation.y, msg.transform.rotation.z, \
+        msg.transform.rotation.w = (float(v) for v in q)
+    return msg
+
+
 def tf_message(transforms: Sequence[TransformStamped]) -> TFMessage:
     """Wrap transforms for /tf."""
     return TFMessage(transforms=list(transforms))
