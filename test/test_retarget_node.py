@@ -73,29 +73,8 @@ def _urdf_joints(side="right"):
     return names, limits
 
 
-def _hand_array(pose, stamp_ns, *, nan=False, side="right"):
-    """A HandPoseArray of one hand-model pose (None: no hand), stamped ``stamp_ns``."""
-    from std_msgs.msg import Header
-
-    from rejshand_ros.prediction import HandPrediction
-    from rejshand_ros.retarget import human_poses
-    from rejshand_ros.ros.conversions import predictions_to_array
-
-    header = Header(frame_id="camera_optical_frame")
-    header.stamp.sec, header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
-    hands = []
-    if pose is not None:
-        joints = human_poses.camera_keypoints(pose, side)
-        if nan:
-            joints[8] = np.nan
-        hands.append(HandPrediction(uv=np.zeros((21, 2)), joints=joints, absolute=True,
-                                    presence=0.95, handedness=side, handedness_score=0.9,
-                                    track_id=4))
-    return predictions_to_array(hands, header, 640, 480)
-
-
 @pytest.mark.ros
-def test_retarget_node_over_dds(ros_env, monkeypatch):
+def test_retarget_node_over_dds(ros_env, monkeypatch, hand_pose_array):
     """HandPoseArray in -> JointTrajectory + JointState on joint_commands out (nothing on
     joint_states); engage/disengage respected; max_joint_velocity tuned over DDS while
     engaged limits the next move, bad values are refused with a reason."""
@@ -112,7 +91,7 @@ def test_retarget_node_over_dds(ros_env, monkeypatch):
     monkeypatch.setenv(FASTDDS_PROFILE_ENV, ros_env.get(FASTDDS_PROFILE_ENV)
                        or str(config_path("fastdds_profile.xml")))
     try:
-        _exercise_node(proc, time_from_start)
+        _exercise_node(proc, time_from_start, hand_pose_array)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -129,7 +108,7 @@ def _diag_values(got) -> dict[str, str]:
     return {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
 
 
-def _exercise_node(proc, time_from_start):
+def _exercise_node(proc, time_from_start, hand_pose_array):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rcl_interfaces.srv import SetParameters
@@ -160,7 +139,7 @@ def _exercise_node(proc, time_from_start):
                 if kw.get("publish", pose is not None) and time.monotonic() >= next_pub:
                     stamp = time.time_ns()
                     sent_stamps.add(divmod(stamp, 10**9))
-                    pub.publish(_hand_array(pose, stamp, nan=kw.get("nan", False)))
+                    pub.publish(hand_array(pose, stamp, nan=kw.get("nan", False)))
                     next_pub = time.monotonic() + 0.05
                 rclpy.spin_once(node, timeout_sec=0.01)
                 assert proc.poll() is None, proc.stdout.read()[-3000:]
