@@ -108,7 +108,7 @@ def _diag_values(got) -> dict[str, str]:
     return {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
 
 
-def _exercise_node(proc, time_from_start, hand_pose_array):
+def _exercise_node(proc, time_from_start, hand_array):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rcl_interfaces.srv import SetParameters
