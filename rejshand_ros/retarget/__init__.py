@@ -5,6 +5,8 @@
     retargeter   Retargeter: HandPrediction -> robot joint positions (dex-retargeting)
     selection    HandSelector: which of the hands in an image to follow
     controller   CommandController: engage, heartbeat, timeouts, ramps, velocity and soft limits
+    teleop       Teleoperation: selector + retargeter + controller, one frame in, a command out
+    drivers      DriverSpec: what a hand's ROS 2 driver takes (topic, type, order, units)
     rejshand_hand, urdf_writer   the package's own 16-DoF robot hand (URDF generator)
     human_poses  human keypoints from the open hand model, for tests and benchmarks
 

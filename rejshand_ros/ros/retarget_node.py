@@ -67,10 +67,9 @@ def _make_node_class():
 
     from rejshand_ros.msg import HandPoseArray
     from rejshand_ros.retarget.config import load_robot_config, robot_config_path
-    from rejshand_ros.retarget.controller import NO_SOLUTION, STALLED, CommandController
     from rejshand_ros.retarget.drivers import measured_from_names
-    from rejshand_ros.retarget.retargeter import Retargeter
-    from rejshand_ros.retarget.selection import HandSelector, SelectionPolicy
+    from rejshand_ros.retarget.selection import SelectionPolicy
+    from rejshand_ros.retarget.teleop import Teleoperation
     from rejshand_ros.ros.conversions import hand_pose_to_prediction
     from rejshand_ros.ros.joint_msgs import (
         diagnostic_status,
@@ -91,16 +90,17 @@ def _make_node_class():
                                                         cfg.retargeting_type)
             robot = load_robot_config(path, urdf_dir=cfg.urdf_dir or None)
             self.robot = robot
-            self.retargeter = Retargeter(robot, logger=self.get_logger())
-            self.retargeter.set_low_pass_alpha(_alpha(cfg.low_pass_alpha))
-            self.joint_names = list(self.retargeter.joint_names)
-            self.mimic = robot.mimic_joints()
-            lower, upper = robot.soft_limits(self.joint_names, self.retargeter.joint_limits)
-            self.controller = CommandController(controller_config(cfg), lower, upper)
-            self.controller.engage(cfg.engaged_on_start, time.monotonic())
-            self.selector = HandSelector(
+            self.teleop = Teleoperation(
+                robot, controller_config(cfg),
                 SelectionPolicy(cfg.follow_handedness, cfg.follow_track_id, cfg.min_score,
-                                cfg.max_missed_frames), robot.side)
+                                cfg.max_missed_frames),
+                _alpha(cfg.low_pass_alpha), logger=self.get_logger())
+            self.retargeter = self.teleop.retargeter
+            self.controller = self.teleop.controller
+            self.selector = self.teleop.selector
+            self.joint_names = self.teleop.joint_names
+            self.mimic = robot.mimic_joints()
+            self.controller.engage(cfg.engaged_on_start, time.monotonic())
             self.warnings = ThrottledWarnings(self.get_logger().warning, 2.0)
             self.solve_times: deque[float] = deque(maxlen=100)
             self.counts = dict(frames=0, rejected=0, measured=0, measured_rejected=0,
@@ -184,9 +184,7 @@ def _make_node_class():
             return (self.get_clock().now().nanoseconds - stamp_ns) * 1e-9
 
         def _on_hands(self, msg) -> None:
-            now = time.monotonic()
             self.counts["frames"] += 1
-            self.controller.input_received(now)
             hands = []
             for hand in msg.hands:
                 try:
@@ -194,21 +192,8 @@ def _make_node_class():
                 except ValueError as exc:  # malformed arrays
                     self.counts["rejected"] += 1
                     self.warnings.warn(f"hand_poses: malformed hand skipped: {exc}")
-            selection = self.selector.select(hands)
-            if selection.new_track or selection.lost:
-                self.retargeter.reset()
-            age = self._input_age(msg.header.stamp)
-            if selection.hand is None or self.controller.ready(now, age) is not None:
-                self.controller.step(now, None, age)  # records why nothing is sent
-                return
-            if not self.controller.streaming:
-                self.retargeter.reset()  # a new ramp: no filter state from before the hold
-            start = time.perf_counter()
-            target = self.retargeter.retarget(selection.hand)
-            if target is None:  # rejected or failed: logged and counted by the retargeter
-                self.controller.hold(NO_SOLUTION)
-                return
-            command = self.controller.step(now, target, age)
+            command = self.teleop.frame(time.monotonic(), hands,
+                                        self._input_age(msg.header.stamp))
             if command is None:
                 return
             self.trajectory_pub.publish(joint_trajectory_msg(
@@ -218,14 +203,11 @@ def _make_node_class():
             if self.driver is not None:
                 self.driver.publish(command.positions, msg.header.stamp,
                                     self.cfg.time_from_start)
-            self.solve_times.append(time.perf_counter() - start)
+            self.solve_times.append(self.teleop.solve_time)
 
         def _on_safety_tick(self) -> None:
             """Between frames: perception stalled or the heartbeat died -> hold now."""
-            reason = self.controller.tick(time.monotonic())
-            if reason == STALLED:
-                self.selector.clear()
-                self.retargeter.reset()
+            reason = self.teleop.tick(time.monotonic())
             if reason is not None:
                 self.get_logger().info(f"holding: {reason}")
 
