@@ -219,7 +219,8 @@ def test_label_cli_pseudo_labels_real_photos_with_the_real_teacher(tmp_path, med
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads(result.stdout.strip().splitlines()[-1])
-    assert summary["images"] == 12 and summary["hands_kept"] >= 10
+    photos = sorted(REAL.glob("*.jpg"))
+    assert summary["images"] == len(photos) and summary["hands_kept"] >= len(photos) - 2
     ann = load_labelled_split(out, "mine")
     info = json.loads((out / "mine_labels.json").read_text())
     assert info["teacher"]["mediapipe"] == "0.10.14" and info["hands_kept"] == ann.num_samples
@@ -232,8 +233,10 @@ def test_label_cli_pseudo_labels_real_photos_with_the_real_teacher(tmp_path, med
     for index, source in enumerate(sources):
         x0, y0, scale = source["crop"]
         uv = ann.uv[index] / scale + np.array([x0, y0])
-        item = [i for i, p in enumerate(yard.images) if p.name == Path(source["file"]).name][0]
-        errors.append(np.linalg.norm(uv - yard.uv[item], axis=1).mean())
+        items = [i for i, p in enumerate(yard.images) if p.name == Path(source["file"]).name]
+        if items:  # photos with shipped labels
+            errors.append(np.linalg.norm(uv - yard.uv[items[0]], axis=1).mean())
+    assert len(errors) >= 10
     assert np.median(errors) < 4.0, errors
     # an existing split is refused unless --overwrite
     again = subprocess.run([str(BIN / "rejshand-label"), str(REAL), "--out", str(out), "--split",
@@ -309,7 +312,8 @@ def test_bring_your_own_hands_at_toy_size(tmp_path, mediapipe_python):
     assert "uv_px256" in metrics[0] and len(metrics) == 2
     predicted = subprocess.run([str(BIN / "rejshand-predict"), str(REAL / "00_subhih_hands.jpg"),
                                 "--out", str(tmp_path / "pred"), "--model",
-                                str(out / "model_last.safetensors"), "--no-overlay"],
+                                str(out / "model_last.safetensors"), "--no-overlay",
+                                "--backend", "eager"],  # no ONNX export of a one-off model
                                capture_output=True, text=True, timeout=300)
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     result = json.loads((tmp_path / "pred" / "00_subhih_hands.json").read_text())
