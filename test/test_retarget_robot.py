@@ -265,3 +265,31 @@ def test_broken_config_files_are_reported(tmp_path):
         load_robot_config(mismatch)
     with pytest.raises(FileNotFoundError):
         load_robot_config(tmp_path / "missing.yml")
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_leap_driver_output_is_cmd_leap_in_motor_order_with_pi_offset(side, standin_dir):
+    """LEAP_Hand_API's leaphand_node takes sensor_msgs/JointState on cmd_leap: 16 positions
+    in motor order 0..15, radians, pi = flat (its source: see the config's driver block).
+    The message is built from a command in the retargeter's (pinocchio) joint order."""
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import driver_message
+
+    urdf_dir, _ = standin_dir
+    for kind in RETARGETING_TYPES:
+        config = load_robot_config(robot_config_path("leap_hand", side, kind), urdf_dir=urdf_dir)
+        driver = config.driver
+        assert driver is not None and "LEAP_Hand_API" in driver.source
+        assert driver.measured_state_topic == ""
+        (output,) = driver.outputs
+        assert (output.topic, output.type) == ("cmd_leap", "joint_state")
+        assert output.joints == tuple(str(i) for i in range(16))
+        retargeter = Retargeter(config)
+        driver.check_joints(retargeter.joint_names)
+        names = list(retargeter.joint_names)
+        q = np.array([0.01 * (int(name) + 1) for name in names])  # value encodes the motor id
+        message = driver_message(output, output.values(names, q), Time(sec=3, nanosec=5), 0.1)
+        assert list(message.name) == [str(i) for i in range(16)]
+        assert message.header.stamp.sec == 3 and message.header.stamp.nanosec == 5
+        np.testing.assert_allclose(message.position, np.pi + 0.01 * (np.arange(16) + 1))
