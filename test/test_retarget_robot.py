@@ -327,3 +327,33 @@ def test_ability_driver_output_is_digits_in_degrees_in_psyonic_order(side, stand
         np.testing.assert_allclose(message.data, np.degrees(0.1 * np.arange(1, 7)), rtol=1e-6)
         back = driver.measured_positions(names, q.tolist(), names, mimic)
         np.testing.assert_allclose(back, q)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_allegro_driver_output_is_forward_command_array_in_controller_order(side, standin_dir):
+    """Wonik's allegro_hand_ros2 ForwardCommandController takes Float64MultiArray on
+    /allegro_hand_position_controller/commands in ah_joint00..ah_joint33 order, radians;
+    its joint_state_broadcaster's names convert back to ours."""
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import driver_message
+
+    urdf_dir, _ = standin_dir
+    names_driver = [f"ah_joint{f}{j}" for f in range(4) for j in range(4)]
+    for kind in RETARGETING_TYPES:
+        config = load_robot_config(robot_config_path("allegro_hand", side, kind),
+                                   urdf_dir=urdf_dir)
+        driver = config.driver
+        assert driver is not None and driver.measured_state_topic == "/joint_states"
+        (output,) = driver.outputs
+        assert (output.topic, output.type) == ("/allegro_hand_position_controller/commands",
+                                               "float64_array")
+        assert list(output.names) == names_driver
+        retargeter = Retargeter(config)
+        names = list(retargeter.joint_names)
+        driver.check_joints(names)
+        q = np.array([0.01 * float(n.split("_")[1]) for n in names])  # joint_<i>.0 -> i
+        message = driver_message(output, output.values(names, q), Time(sec=1), 0.1)
+        np.testing.assert_allclose(message.data, 0.01 * np.arange(16))
+        back = driver.measured_positions(names_driver, list(message.data), names)
+        np.testing.assert_allclose(back, q)
