@@ -68,6 +68,10 @@ cmake_package() {
 if ! "$VENV/bin/python" -c "import tf2_msgs.msg" 2>/dev/null || [ -f "$ROOT/build/tf2_msgs/CMakeCache.txt" ]; then
   cmake_package "$ROOT/vendor/tf2_msgs" "$ROOT/build/tf2_msgs" tf2_msgs
 fi
+# ah_messages (PSYONIC's Ability Hand driver message): only for testing that driver output.
+if ! "$VENV/bin/python" -c "import ah_messages.msg" 2>/dev/null || [ -f "$ROOT/build/ah_messages/CMakeCache.txt" ]; then
+  cmake_package "$ROOT/vendor/ah_messages" "$ROOT/build/ah_messages" ah_messages
+fi
 cmake_package "$ROOT" "$BUILD" rejshand_ros
 # Sources removed from the checkout must not linger in the installed copy.
 "$VENV/bin/python" "$ROOT/scripts/prune_install.py" "$ROOT/rejshand_ros" "$VENV"

@@ -45,6 +45,35 @@ def venv_bin() -> Path:
     return VENV_BIN
 
 
+def _hand_pose_array(pose, stamp_ns, *, nan=False, side="right", frame="camera_optical_frame"):
+    """A rejshand_ros/HandPoseArray of one hand-model pose (``human_poses`` name; None: no
+    hand) in front of the camera, stamped ``stamp_ns`` (track id 4, presence 0.95)."""
+    import numpy as np
+    from std_msgs.msg import Header
+
+    from rejshand_ros.prediction import HandPrediction
+    from rejshand_ros.retarget import human_poses
+    from rejshand_ros.ros.conversions import predictions_to_array
+
+    header = Header(frame_id=frame)
+    header.stamp.sec, header.stamp.nanosec = divmod(int(stamp_ns), 10**9)
+    hands = []
+    if pose is not None:
+        joints = human_poses.camera_keypoints(pose, side)
+        if nan:
+            joints[8] = np.nan
+        hands.append(HandPrediction(uv=np.zeros((21, 2)), joints=joints, absolute=True,
+                                    presence=0.95, handedness=side, handedness_score=0.9,
+                                    track_id=4))
+    return predictions_to_array(hands, header, 640, 480)
+
+
+@pytest.fixture(scope="session")
+def hand_pose_array():
+    """The builder of a one-hand HandPoseArray: ``hand_pose_array(pose, stamp_ns, ...)``."""
+    return _hand_pose_array
+
+
 def write_toy_split(root: Path, name: str, num: int, seed: int = 0, versions: int = 1):
     """A tiny FreiHAND-layout split: 21 joints regressed from 778 vertices by a fixed
     sparse regressor, drawn as coloured dots on 320x240 images (K fixed)."""

@@ -55,12 +55,68 @@ def test_full_bringup_remaps_every_node_onto_the_same_topics():
     assert retarget.remappings == (("hand_poses", "/hands"),)
     recorder = by_name["recorder"]
     assert recorder.executable == "recorder_node" and recorder.arguments[:3] == (
-        "out.mcap", "--overwrite", "--topics")
+        "out.mcap", "--unique", "--topics")  # an existing file is kept, never replaced
     assert set(recorder.arguments[3:]) >= {"/camera/color/image_raw", "/hands",
                                            "/camera/color/camera_info", "joint_trajectory",
-                                           "joint_states", "hand_poses_gt", "hand_mesh"}
+                                           "joint_commands", "joint_states", "hand_poses_gt",
+                                           "hand_mesh", "/tf", "/tf_static"}
     for spec in specs:  # every YAML named here is installed
         assert all(Path(path).is_file() for path in spec.params_files), spec.name
+
+
+def _fake_install(root: Path, package: str, executable: str) -> Path:
+    path = root / "lib" / package / executable
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return root
+
+
+def test_robot_state_publisher_with_the_robot_urdf_when_installed(tmp_path):
+    """robot_state_publisher has no PyPI wheel: checked on the spec, against a fake prefix."""
+    from rejshand_ros.retarget.config import robot_config_path
+
+    prefix = _fake_install(tmp_path / "opt", "robot_state_publisher", "robot_state_publisher")
+    names = lambda specs: [s.name for s in specs]  # noqa: E731
+    assert names(node_specs(retarget=True, prefixes=[tmp_path / "none"])) == [
+        "hand_pose_node", "retarget_node"]  # auto, not installed
+    specs = node_specs(retarget=True, prefixes=[prefix], namespace="cam",
+                       camera_to_robot="0.1 0 0.4 0 0 0",
+                       overrides={"retarget_node": {"robot_side": "left"}})
+    assert names(specs) == ["hand_pose_node", "retarget_node", "robot_state_publisher"]
+    rsp = specs[-1]
+    assert (rsp.package, rsp.executable, rsp.namespace) == (
+        "robot_state_publisher", "robot_state_publisher", "cam")
+    assert rsp.remappings == (("joint_states", "joint_commands"),)  # the commanded robot
+    urdf = CONFIG / "robots" / "rejshand_hand" / "rejshand_hand_left.urdf"
+    assert rsp.parameters["robot_description"] == urdf.read_text()
+    assert specs[1].parameters["camera_to_robot"] == "0.1 0 0.4 0 0 0"
+    forced = node_specs(retarget=True, robot_state_publisher="true",
+                        prefixes=[tmp_path / "none"],
+                        overrides={"retarget_node": {"config_file": str(robot_config_path(
+                            "rejshand_hand", "right", "dexpilot"))}})
+    assert forced[-1].parameters["robot_description"] == (
+        CONFIG / "robots" / "rejshand_hand" / "rejshand_hand_right.urdf").read_text()
+    assert names(node_specs(retarget=True, robot_state_publisher="false",
+                            prefixes=[prefix])) == ["hand_pose_node", "retarget_node"]
+    assert names(node_specs(retarget=False, prefixes=[prefix])) == ["hand_pose_node"]
+    with pytest.raises(ValueError, match="no URDF"):
+        node_specs(retarget=True, robot_state_publisher="true",
+                   overrides={"retarget_node": {"robot": "allegro_hand",
+                                                "urdf_dir": str(tmp_path)}})
+    with pytest.raises(ValueError, match="robot_state_publisher"):
+        node_specs(retarget=True, robot_state_publisher="maybe")
+
+
+def test_rviz_with_a_fixed_frame_argument():
+    specs = specs_from_arguments({"rviz": "true", "fixed_frame": "robot_base",
+                                  "perception": "false"})
+    (rviz,) = specs
+    assert (rviz.package, rviz.executable) == ("rviz2", "rviz2")
+    assert rviz.arguments == ("--display-config", str(CONFIG / "rviz" / "hand_pose.rviz"),
+                              "--fixed-frame", "robot_base")
+    assert Path(rviz.arguments[1]).is_file()
+    assert specs_from_arguments({"perception": "false"}) == []
 
 
 def test_command_line_is_what_ros2_run_would_get():
@@ -87,7 +143,9 @@ def test_launch_arguments_and_their_errors():
     assert [s.name for s in specs] == ["image_source_node", "retarget_node"]
     assert specs[0].parameters["rate"] == 5.0
     assert specs_from_arguments({}) == node_specs()  # the defaults are the same
-    assert set(LAUNCH_ARGUMENTS) >= {"source", "image", "camera_info", "retarget", "record"}
+    assert set(LAUNCH_ARGUMENTS) >= {"source", "image", "camera_info", "retarget", "record",
+                                     "robot_state_publisher", "camera_to_robot", "rviz",
+                                     "fixed_frame"}
     for bad, match in (({"source": "kinect"}, "source"), ({"source": "folder"}, "location"),
                        ({"retarget": "maybe"}, "retarget"), ({"rate": "fast"}, "rate"),
                        ({"camera": "0"}, "unknown launch argument")):
@@ -117,7 +175,7 @@ def test_bringup_dry_run_prints_the_spec_commands(venv_bin):
     expected = node_specs(source="synthetic", retarget=True, image="/cam/image",
                           record="x.mcap", overrides={"image_source_node": {"synthetic_hands": 2},
                                                       "hand_pose_node": {"device": "cpu"}})
-    assert lines == [spec.command(find_prefix()) for spec in expected]
+    assert lines == [spec.command(find_prefix()) for spec in expected]  # no RSP installed
     bad = subprocess.run([str(venv_bin / "rejshand-bringup"), "--set", "nodot=1"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "NODE.PARAM=VALUE" in bad.stderr
@@ -192,4 +250,6 @@ def test_rviz_config_shows_image_markers_and_tf():
     assert topics["rviz_default_plugins/MarkerArray"] == "/markers"
     assert topics["rviz_default_plugins/Image"] == "/debug_image"
     assert "rviz_default_plugins/TF" in topics
+    robot = [d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/RobotModel"]
+    assert robot[0]["Enabled"] and robot[0]["Description Topic"]["Value"] == "/robot_description"
     assert manager["Global Options"]["Fixed Frame"] == "camera_optical_frame"

@@ -525,6 +525,28 @@ def test_markers_keep_ids_per_track_and_vanished_tracks_are_deleted(nodes, io):
     assert int(_fresh(harness, "/hand_pose_node")["track_resets"]) == resets + 1
 
 
+def test_without_camera_info_the_wrist_tf_is_root_relative(nodes, io):
+    """Orientation needs no intrinsics: every hand's wrist is on /tf, under the image
+    frame where the markers draw it (marker_display_depth along its ray)."""
+    from tf2_msgs.msg import TFMessage
+
+    harness, raw, _ = nodes
+    harness.subscribe("tf_relative", TFMessage, "/tf", 100)
+    sent, poses = _good(harness, io, raw)
+    assert poses.hands and not any(hand.absolute for hand in poses.hands)
+    harness.wait(lambda: any(_key(t.header.stamp) == _key(sent.header.stamp)
+                             for m in harness.messages("tf_relative") for t in m.transforms),
+                 "wrist TF without camera_info", nodes=(raw,))
+    transforms = [t for m in harness.messages("tf_relative") for t in m.transforms
+                  if _key(t.header.stamp) == _key(sent.header.stamp)]
+    for transform in transforms:
+        assert transform.header.frame_id == FRAME_ID
+        assert transform.child_frame_id in ("hand_left_wrist", "hand_right_wrist")
+        q = transform.transform.rotation
+        assert abs(q.x ** 2 + q.y ** 2 + q.z ** 2 + q.w ** 2 - 1.0) < 1e-6
+        assert 0.3 < transform.transform.translation.z < 0.7  # ~0.5 m: display depth
+
+
 def test_camera_info_gives_absolute_3d_and_wrist_tf(nodes, io):
     from sensor_msgs.msg import CameraInfo
     from std_msgs.msg import Header

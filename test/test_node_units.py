@@ -230,10 +230,9 @@ def test_wrist_transforms_one_per_side_for_absolute_hands():
 
     header = Header(frame_id="cam")
     weak, strong = _hand(1, presence=0.6), _hand(2, presence=0.9, seed=1)
-    relative = _hand(3, Handedness.LEFT, absolute=False)
     degenerate = _hand(4, Handedness.LEFT)
     degenerate.joints[:] = 0.3
-    transforms = wrist_transforms([weak, strong, relative, degenerate], header, "hand")
+    transforms = wrist_transforms([weak, strong, degenerate], header, "hand")
     assert [t.child_frame_id for t in transforms] == ["hand_right_wrist"]
     t = transforms[0]
     assert t.header.frame_id == "cam"
@@ -248,6 +247,59 @@ def test_wrist_transforms_one_per_side_for_absolute_hands():
     names = [t.child_frame_id for t in wrist_transforms([_hand(5, Handedness.LEFT)],
                                                         header, "")]
     assert names == ["left_wrist"]
+
+
+def test_root_relative_wrists_keep_their_orientation_without_camera_info():
+    """No camera_info: the wrist relative to joint 9, under the image frame shifted by
+    the display offset (where the markers draw the hand), or under tf_relative_frame."""
+    from scipy.spatial.transform import Rotation
+    from std_msgs.msg import Header
+
+    from rejshand_ros.retarget.frames import wrist_rotation
+    from rejshand_ros.ros.tf_frames import wrist_transforms
+
+    header = Header(frame_id="cam")
+    relative = _hand(3, Handedness.LEFT, absolute=False)
+    relative.joints = relative.joints - relative.joints[9]
+    offset = np.array([0.01, -0.02, 0.5])
+    (shown,) = wrist_transforms([relative], header, "hand", offsets=[offset])
+    (placed,) = wrist_transforms([relative], header, "hand", relative_frame="hand_root")
+    assert shown.child_frame_id == placed.child_frame_id == "hand_left_wrist"
+    assert (shown.header.frame_id, placed.header.frame_id) == ("cam", "hand_root")
+    for t, expected in ((shown, relative.joints[0] + offset), (placed, relative.joints[0])):
+        translation = t.transform.translation
+        np.testing.assert_allclose([translation.x, translation.y, translation.z], expected,
+                                   atol=1e-6)
+        q = t.transform.rotation
+        np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
+                                   wrist_rotation(relative.joints, "left"), atol=1e-6)
+
+
+def test_static_transform_from_xyz_rpy():
+    from scipy.spatial.transform import Rotation
+
+    from rejshand_ros.ros.retarget_params import camera_to_robot_pose
+    from rejshand_ros.ros.tf_frames import static_transform
+
+    pose = camera_to_robot_pose("0.1 -0.2 0.5 0.3 -1.0 2.0")
+    t = static_transform("cam", "base_link", pose, static_stamp())
+    assert (t.header.frame_id, t.child_frame_id) == ("cam", "base_link")
+    assert (t.transform.translation.x, t.transform.translation.y,
+            t.transform.translation.z) == pytest.approx((0.1, -0.2, 0.5))
+    q = t.transform.rotation
+    np.testing.assert_allclose(Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix(),
+                               Rotation.from_euler("xyz", [0.3, -1.0, 2.0]).as_matrix(),
+                               atol=1e-9)  # fixed axes x, y, z = URDF rpy
+    assert camera_to_robot_pose("") is None
+    for bad in ("1 2 3", "a b c d e f", "1 2 3 4 5 nan"):
+        with pytest.raises(ValueError, match="camera_to_robot"):
+            camera_to_robot_pose(bad)
+
+
+def static_stamp():
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=3, nanosec=4)
 
 
 # ------------------------------------------------------------------------------ overlay

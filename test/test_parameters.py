@@ -97,7 +97,9 @@ def test_tunable_parameters_are_the_intended_ones():
         "max_hands", "detector_score_threshold", "detect_interval", "presence_threshold",
         "track_box_scale", "smoothing", "smoothing_min_cutoff", "smoothing_beta",
         "smoothing_d_cutoff", "publish_tf", "marker_display_depth"}
-    assert tunable["retarget_node"] == {"low_pass_alpha", "max_rate", "max_joint_velocity"}
+    assert tunable["retarget_node"] == {
+        "low_pass_alpha", "max_rate", "max_joint_velocity", "hand_timeout", "max_input_age",
+        "measured_state_timeout", "heartbeat_timeout"}
     assert tunable["image_source_node"] == set()
     for node, config, _ in NODES:
         for spec in config.specs():

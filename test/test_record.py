@@ -3,6 +3,7 @@ processes, every message decoded by rclpy and by mcap_ros2, and a play -> record
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from collections import Counter, defaultdict
@@ -109,9 +110,45 @@ def test_writer_round_trip_without_dds(tmp_path):
         assert _same(msg, messages[topic]), topic
 
 
+def test_summary_metadata_and_unique_names(tmp_path):
+    from mcap.reader import make_reader
+    from rclpy.serialization import serialize_message
+
+    from rejshand_ros.ros.mcap_io import McapRecordWriter
+    from rejshand_ros.ros.recorder import recording_report, unique_path
+
+    messages = _sample_messages()
+    path = tmp_path / "s.mcap"
+    with McapRecordWriter(path) as writer:
+        for index, (topic, msg) in enumerate(messages.items()):
+            writer.add_topic(topic, type(msg).__module__.split(".")[0] + "/msg/"
+                             + type(msg).__name__)
+            for repeat in range(index + 1):
+                writer.write(topic, serialize_message(msg), 10**9 * (index + repeat))
+        summary = writer.summary(9.5)
+        writer.add_metadata("rejshand.recording", {"messages": summary["messages"]})
+    assert summary["messages"] == 15 and summary["span_s"] == 8.0
+    assert summary["topics"]["/joint_states"] == {"type": "sensor_msgs/msg/JointState",
+                                                  "count": 5, "rate_hz": 5 / 8.0}
+    with open(path, "rb") as stream:
+        (record,) = make_reader(stream).iter_metadata()
+    assert record.name == "rejshand.recording" and record.metadata == {"messages": "15"}
+    report = recording_report(path, summary)
+    assert "wrote 15 messages" in report and "recorded 9.5 s" in report
+    assert re.search(r"/hand_poses\s+rejshand_ros/msg/HandPoseArray\s+3 msgs", report)
+    assert unique_path(tmp_path / "free.mcap") == tmp_path / "free.mcap"
+    taken = unique_path(path, now=0.0)
+    assert taken != path and taken.name.startswith("s_19") and taken.suffix == ".mcap"
+    taken.write_bytes(b"")
+    assert unique_path(path, now=0.0) == taken.with_name(taken.stem + "_1.mcap")
+
+
 def test_cli_errors(venv_bin, tmp_path):
     record = str(venv_bin / "rejshand-record")
-    for args, text in (([], "give either"), ([str(tmp_path)], "exists"),
+    (tmp_path / "old.mcap").write_bytes(b"x")
+    for args, text in (([], "give either"), ([str(tmp_path)], "is a directory"),
+                       ([str(tmp_path / "old.mcap")], "exists (use --overwrite"),
+                       ([str(tmp_path / "old.mcap"), "--overwrite", "--unique"], "not both"),
                        (["--play", str(tmp_path / "none.mcap")], "MCAP file not found")):
         result = subprocess.run([record, *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2 and text in result.stderr, result.stderr
@@ -139,7 +176,7 @@ def test_record_real_traffic_decode_everything_then_play_it_back(venv_bin, ros_e
     for topic, msg, log_time in decoded:
         by_topic[topic].append((msg, log_time))
     assert set(by_topic) == {"/image", "/camera_info", "/hand_poses_gt", "/joint_trajectory",
-                             "/joint_states"}
+                             "/joint_commands"}  # nothing of ours on /joint_states
     stamps = {topic: {(m.header.stamp.sec, m.header.stamp.nanosec) for m, _ in items}
               for topic, items in by_topic.items() if topic != "/joint_trajectory"}
     common = stamps["/image"] & stamps["/camera_info"] & stamps["/hand_poses_gt"]
@@ -148,13 +185,13 @@ def test_record_real_traffic_decode_everything_then_play_it_back(venv_bin, ros_e
         extra = stamps[topic] - common  # the first / last frame may miss a late subscription
         assert all(s < min(common) or s > max(common) for s in extra), topic
     frames = stamps["/image"] | stamps["/camera_info"] | stamps["/hand_poses_gt"]
-    assert stamps["/joint_states"] <= frames  # stamped with the image time by retargeting
+    assert stamps["/joint_commands"] <= frames  # stamped with the image time by retargeting
     assert len(by_topic["/joint_trajectory"]) >= 5
     assert len(by_topic["/joint_trajectory"][0][0].joint_names) == 16
 
     recorder = subprocess.Popen([str(venv_bin / "rejshand-record"), str(second), "--topics",
                                  "image", "camera_info", "hand_poses_gt", "joint_trajectory",
-                                 "joint_states", "--duration", "25"],
+                                 "joint_commands", "--duration", "25"],
                                 env=ros_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 text=True)
     time.sleep(2.0)
@@ -165,9 +202,16 @@ def test_record_real_traffic_decode_everything_then_play_it_back(venv_bin, ros_e
     recorder.send_signal(2)
     out, _ = recorder.communicate(timeout=30)
     assert recorder.returncode == 0, out[-3000:]
+    # the summary at the end: every topic with its type and count, and the duration
+    replay_counts = Counter(t for t, _, _ in _decode_both(second))
+    report = out[out.index("rejshand-record: wrote"):]
+    assert f"wrote {sum(replay_counts.values())} messages to {second}" in report
+    for topic, count in replay_counts.items():
+        assert re.search(rf"{re.escape(topic)}\s+\S+\s+{count} msgs", report), (topic, report)
+    assert re.search(r"messages spanning \d+\.\d s", report)
     replay = _decode_both(second)
     counts, counts_replay = Counter(t for t, _, _ in decoded), Counter(t for t, _, _ in replay)
-    for topic in ("/hand_poses_gt", "/joint_trajectory", "/joint_states"):  # reliable topics
+    for topic in ("/hand_poses_gt", "/joint_trajectory", "/joint_commands"):  # reliable
         assert counts_replay[topic] == counts[topic], topic
     for topic in ("/image", "/camera_info"):  # best effort: allow a rare loss
         assert counts_replay[topic] >= 0.9 * counts[topic], topic

@@ -8,7 +8,8 @@ import pytest
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.retarget import human_poses as hp
 from rejshand_ros.retarget.config import load_robot_config, robot_config_path
-from rejshand_ros.retarget.retargeter import Retargeter, limit_velocity
+from rejshand_ros.retarget.controller import limit_velocity
+from rejshand_ros.retarget.retargeter import Retargeter
 from rejshand_ros.retarget.selection import HandSelector, SelectionPolicy
 
 NO_FILTER = {"low_pass_alpha": 1.0}

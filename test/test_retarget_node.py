@@ -74,31 +74,11 @@ def _urdf_joints(side="right"):
     return names, limits
 
 
-def _hand_array(pose, stamp_sec, *, nan=False, side="right"):
-    from std_msgs.msg import Header
-
-    from rejshand_ros.prediction import HandPrediction
-    from rejshand_ros.retarget import human_poses
-    from rejshand_ros.ros.conversions import predictions_to_array
-
-    header = Header(frame_id="camera_optical_frame")
-    header.stamp.sec = stamp_sec
-    hands = []
-    if pose is not None:
-        joints = human_poses.camera_keypoints(pose, side)
-        if nan:
-            joints[8] = np.nan
-        hands.append(HandPrediction(uv=np.zeros((21, 2)), joints=joints, absolute=True,
-                                    presence=0.95, handedness=side, handedness_score=0.9,
-                                    track_id=4))
-    return predictions_to_array(hands, header, 640, 480)
-
-
 @pytest.mark.ros
-def test_retarget_node_over_dds(ros_env, monkeypatch):
-    """HandPoseArray in -> JointTrajectory + JointState out; engage/disengage respected;
-    max_joint_velocity tuned over DDS while engaged limits the next move, bad values are
-    refused with a reason."""
+def test_retarget_node_over_dds(ros_env, monkeypatch, hand_pose_array):
+    """HandPoseArray in -> JointTrajectory + JointState on joint_commands out (nothing on
+    joint_states); engage/disengage respected; max_joint_velocity tuned over DDS while
+    engaged limits the next move, bad values are refused with a reason."""
     node_exe = Path(sys.prefix) / "lib" / "rejshand_ros" / "retarget_node"
     time_from_start = 0.05
     proc = subprocess.Popen(
@@ -113,7 +93,7 @@ def test_retarget_node_over_dds(ros_env, monkeypatch):
         if key in FASTDDS_PROFILE_ENVS:
             monkeypatch.setenv(key, value)
     try:
-        _exercise_node(proc, time_from_start)
+        _exercise_node(proc, time_from_start, hand_pose_array)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -130,7 +110,7 @@ def _diag_values(got) -> dict[str, str]:
     return {kv.key: kv.value for kv in got["diag"][-1].status[0].values}
 
 
-def _exercise_node(proc, time_from_start):
+def _exercise_node(proc, time_from_start, hand_array):
     import rclpy
     from diagnostic_msgs.msg import DiagnosticArray
     from rcl_interfaces.srv import SetParameters
@@ -147,19 +127,21 @@ def _exercise_node(proc, time_from_start):
         node = rclpy.create_node("retarget_node_test")
         pub = node.create_publisher(HandPoseArray, "hand_poses", 10)
         node.create_subscription(JointTrajectory, "joint_trajectory", got["traj"].append, 10)
-        node.create_subscription(JointState, "joint_states", got["state"].append, 10)
+        node.create_subscription(JointState, "joint_commands", got["state"].append, 10)
         node.create_subscription(DiagnosticArray, "/diagnostics", got["diag"].append, 10)
         engage = node.create_client(SetBool, "engage")
         params = node.create_client(SetParameters, "/retarget_node/set_parameters")
-        stamp = [1000]
+        sent_stamps = set()
 
         def spin(seconds, pose=None, **kw):
-            """Spin for `seconds`, publishing one HandPoseArray every 50 ms when asked."""
+            """Spin for `seconds`, publishing one HandPoseArray (stamped now) every 50 ms
+            when asked."""
             end, next_pub = time.monotonic() + seconds, 0.0
             while time.monotonic() < end:
                 if kw.get("publish", pose is not None) and time.monotonic() >= next_pub:
-                    stamp[0] += 1
-                    pub.publish(_hand_array(pose, stamp[0], nan=kw.get("nan", False)))
+                    stamp = time.time_ns()
+                    sent_stamps.add(divmod(stamp, 10**9))
+                    pub.publish(hand_array(pose, stamp, nan=kw.get("nan", False)))
                     next_pub = time.monotonic() + 0.05
                 rclpy.spin_once(node, timeout_sec=0.01)
                 assert proc.poll() is None, proc.stdout.read()[-3000:]
@@ -200,7 +182,7 @@ def _exercise_node(proc, time_from_start):
         spin(1.0, "rest")
         spin(1.5, "fist")
         assert len(got["traj"]) >= 10 and len(got["state"]) >= 10
-        sent_stamps = set(range(1001, stamp[0] + 1))
+        assert node.get_publishers_info_by_topic("/joint_states") == []
         for traj in got["traj"]:
             assert traj.joint_names == names
             assert (traj.header.stamp.sec, traj.header.stamp.nanosec) == (0, 0)
@@ -212,7 +194,7 @@ def _exercise_node(proc, time_from_start):
             assert ((q >= limits[:, 0] - 1e-9) & (q <= limits[:, 1] + 1e-9)).all()
         for state in got["state"]:
             assert list(state.name) == names and np.isfinite(state.position).all()
-            assert state.header.stamp.sec in sent_stamps  # the image time
+            assert (state.header.stamp.sec, state.header.stamp.nanosec) in sent_stamps
         fist = np.array(got["traj"][-1].points[0].positions)
         assert fist[names.index("middle_pip_joint")] > 1.0  # it follows the hand
         values = _diag_values(got)

@@ -265,3 +265,95 @@ def test_broken_config_files_are_reported(tmp_path):
         load_robot_config(mismatch)
     with pytest.raises(FileNotFoundError):
         load_robot_config(tmp_path / "missing.yml")
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_leap_driver_output_is_cmd_leap_in_motor_order_with_pi_offset(side, standin_dir):
+    """LEAP_Hand_API's leaphand_node takes sensor_msgs/JointState on cmd_leap: 16 positions
+    in motor order 0..15, radians, pi = flat (its source: see the config's driver block).
+    The message is built from a command in the retargeter's (pinocchio) joint order."""
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import driver_message
+
+    urdf_dir, _ = standin_dir
+    for kind in RETARGETING_TYPES:
+        config = load_robot_config(robot_config_path("leap_hand", side, kind), urdf_dir=urdf_dir)
+        driver = config.driver
+        assert driver is not None and "LEAP_Hand_API" in driver.source
+        assert driver.measured_state_topic == ""
+        (output,) = driver.outputs
+        assert (output.topic, output.type) == ("cmd_leap", "joint_state")
+        assert output.joints == tuple(str(i) for i in range(16))
+        retargeter = Retargeter(config)
+        driver.check_joints(retargeter.joint_names)
+        names = list(retargeter.joint_names)
+        q = np.array([0.01 * (int(name) + 1) for name in names])  # value encodes the motor id
+        message = driver_message(output, output.values(names, q), Time(sec=3, nanosec=5), 0.1)
+        assert list(message.name) == [str(i) for i in range(16)]
+        assert message.header.stamp.sec == 3 and message.header.stamp.nanosec == 5
+        np.testing.assert_allclose(message.position, np.pi + 0.01 * (np.arange(16) + 1))
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_ability_driver_output_is_digits_in_degrees_in_psyonic_order(side, standin_dir):
+    """PSYONIC's ability_hand_node takes ah_messages/Digits on
+    /ability_hand/<side>/target/position: degrees, index, middle, ring, pinky q1, thumb
+    flexor (thumb_q2), thumb rotator (thumb_q1); the q2 finger joints are mimics of q1.
+    Its measured JointState (/joint_states_ah, our names) converts back."""
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import driver_message
+
+    urdf_dir, _ = standin_dir
+    order = ["index_q1", "middle_q1", "ring_q1", "pinky_q1", "thumb_q2", "thumb_q1"]
+    for kind in RETARGETING_TYPES:
+        config = load_robot_config(robot_config_path("ability_hand", side, kind),
+                                   urdf_dir=urdf_dir)
+        driver = config.driver
+        assert driver is not None and "ability-hand-ros2" in driver.source
+        assert driver.measured_state_topic == "/joint_states_ah"
+        (output,) = driver.outputs
+        assert (output.topic, output.type) == (f"/ability_hand/{side}/target/position",
+                                               "digits")
+        assert list(output.joints) == order
+        retargeter = Retargeter(config)
+        names = list(retargeter.joint_names)
+        mimic = config.mimic_joints()
+        driver.check_joints(names, mimic)
+        q = np.array([0.1 * (order.index(n) + 1) if n in order else 0.0 for n in names])
+        message = driver_message(output, output.values(names, q), Time(sec=1), 0.1)
+        assert message.reply_mode == 0
+        np.testing.assert_allclose(message.data, np.degrees(0.1 * np.arange(1, 7)), rtol=1e-6)
+        back = driver.measured_positions(names, q.tolist(), names, mimic)
+        np.testing.assert_allclose(back, q)
+
+
+@pytest.mark.parametrize("side", SIDES)
+def test_allegro_driver_output_is_forward_command_array_in_controller_order(side, standin_dir):
+    """Wonik's allegro_hand_ros2 ForwardCommandController takes Float64MultiArray on
+    /allegro_hand_position_controller/commands in ah_joint00..ah_joint33 order, radians;
+    its joint_state_broadcaster's names convert back to ours."""
+    from builtin_interfaces.msg import Time
+
+    from rejshand_ros.ros.joint_msgs import driver_message
+
+    urdf_dir, _ = standin_dir
+    names_driver = [f"ah_joint{f}{j}" for f in range(4) for j in range(4)]
+    for kind in RETARGETING_TYPES:
+        config = load_robot_config(robot_config_path("allegro_hand", side, kind),
+                                   urdf_dir=urdf_dir)
+        driver = config.driver
+        assert driver is not None and driver.measured_state_topic == "/joint_states"
+        (output,) = driver.outputs
+        assert (output.topic, output.type) == ("/allegro_hand_position_controller/commands",
+                                               "float64_array")
+        assert list(output.names) == names_driver
+        retargeter = Retargeter(config)
+        names = list(retargeter.joint_names)
+        driver.check_joints(names)
+        q = np.array([0.01 * float(n.split("_")[1]) for n in names])  # joint_<i>.0 -> i
+        message = driver_message(output, output.values(names, q), Time(sec=1), 0.1)
+        np.testing.assert_allclose(message.data, 0.01 * np.arange(16))
+        back = driver.measured_positions(names_driver, list(message.data), names)
+        np.testing.assert_allclose(back, q)

@@ -102,6 +102,7 @@ def bench_node(args, config, frames, warmup: int) -> tuple[list[float], list[flo
     from rejshand_ros.ros.runtime import ros_session
 
     ros_args = ["--ros-args", "-p", "engaged_on_start:=true", "-p", "max_rate:=0.0",
+                "-p", "max_input_age:=0.0",
                 "-p", f"config_file:={config.source}", "-p", f"robot_side:={config.side.value}"]
     if args.urdf_dir:
         ros_args += ["-p", f"urdf_dir:={args.urdf_dir}"]
@@ -118,10 +119,10 @@ def bench_node(args, config, frames, warmup: int) -> tuple[list[float], list[flo
         node = make_node()
         try:
             for msg in messages:
-                sent = node.counts["commands"]
+                sent = node.controller.commands
                 with timer:
                     node._on_hands(msg)
-                if node.counts["commands"] != sent + 1:
+                if node.controller.commands != sent + 1:
                     raise RuntimeError("the node did not produce a command for a frame")
         finally:
             node.destroy_node()

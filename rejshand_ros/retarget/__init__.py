@@ -4,6 +4,9 @@
     config       RobotConfig: dex-retargeting YAML + URDF resolution
     retargeter   Retargeter: HandPrediction -> robot joint positions (dex-retargeting)
     selection    HandSelector: which of the hands in an image to follow
+    controller   CommandController: engage, heartbeat, timeouts, ramps, velocity and soft limits
+    teleop       Teleoperation: selector + retargeter + controller, one frame in, a command out
+    drivers      DriverSpec: what a hand's ROS 2 driver takes (topic, type, order, units)
     rejshand_hand, urdf_writer   the package's own 16-DoF robot hand (URDF generator)
     human_poses  human keypoints from the open hand model, for tests and benchmarks
 
@@ -20,12 +23,18 @@ from rejshand_ros.retarget.config import (
     robot_config_path,
 )
 from rejshand_ros.retarget.frames import DegenerateHandError, to_wrist_frame, wrist_rotation
-from rejshand_ros.retarget.retargeter import Retargeter, RetargetStats, limit_velocity
+from rejshand_ros.retarget.controller import (
+    Command,
+    CommandController,
+    ControllerConfig,
+    limit_velocity,
+)
+from rejshand_ros.retarget.retargeter import Retargeter, RetargetStats
 from rejshand_ros.retarget.selection import HandSelector, Selection, SelectionPolicy
 
 __all__ = [
     "RETARGETING_TYPES", "RobotConfig", "RobotConfigError", "UrdfNotFoundError",
     "load_robot_config", "robot_config_path", "DegenerateHandError", "to_wrist_frame",
     "wrist_rotation", "Retargeter", "RetargetStats", "limit_velocity", "HandSelector",
-    "Selection", "SelectionPolicy",
+    "Selection", "SelectionPolicy", "Command", "CommandController", "ControllerConfig",
 ]

@@ -218,21 +218,3 @@ class Retargeter:
         self._warn(f"retargeting: {message}; no command for this frame")
         return None
 
-
-def limit_velocity(previous: np.ndarray | None, target: np.ndarray,
-                   max_velocity: float | np.ndarray, dt: float) -> np.ndarray:
-    """Move from ``previous`` towards ``target`` by at most ``max_velocity * dt`` per joint.
-
-    Args:
-        previous: (J,) last commanded positions, or None (no limit: returns target).
-        target: (J,) wanted positions.
-        max_velocity: rad/s, scalar or (J,); values <= 0 (or inf) mean no limit.
-        dt: seconds available for the move (>= 0).
-    """
-    target = np.asarray(target, dtype=np.float64)
-    if previous is None:
-        return target.copy()
-    previous = np.asarray(previous, dtype=np.float64)
-    vmax = np.broadcast_to(np.asarray(max_velocity, dtype=np.float64), target.shape)
-    step = np.where(vmax > 0, vmax * max(float(dt), 0.0), np.inf)
-    return previous + np.clip(target - previous, -step, step)

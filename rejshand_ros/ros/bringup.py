@@ -126,11 +126,23 @@ class Bringup:
         self.nodes: list[NodeProcess] = []
         self.failed: list[tuple[str, int]] = []
 
+    def command(self, spec) -> list[str]:
+        """The spec's command line: this package's nodes under ``prefix``, other packages'
+        (robot_state_publisher, rviz2) under the first install prefix that has them."""
+        from rejshand_ros.ros.launch_spec import PACKAGE, install_prefixes
+
+        if spec.package == PACKAGE:
+            return spec.command(self.prefix)
+        for prefix in install_prefixes():
+            if (prefix / "lib" / spec.package / spec.executable).is_file():
+                return spec.command(prefix)
+        return spec.command(self.prefix)  # reported as not installed by check()
+
     def check(self) -> None:
         """Raise BringupError listing every missing executable or parameters file."""
         problems = []
         for spec in self.specs:
-            executable = Path(spec.command(self.prefix)[0])
+            executable = Path(self.command(spec)[0])
             if not executable.is_file():
                 problems.append(f"{spec.name}: executable not installed: {executable}")
             for path in spec.params_files:
@@ -144,7 +156,7 @@ class Bringup:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         for spec in self.specs:
-            command = spec.command(self.prefix)
+            command = self.command(spec)
             log_file = self.log_dir / f"{spec.name}.log" if self.log_dir else None
             try:
                 self.nodes.append(NodeProcess(spec, command, self.env, self.sink, log_file))
@@ -279,6 +291,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--retarget", action="store_true", help="start retarget_node")
     parser.add_argument("--record", default="", metavar="FILE.mcap",
                         help="record to this MCAP file (rejshand-record)")
+    parser.add_argument("--robot-state-publisher", default="auto",
+                        choices=("auto", "true", "false"),
+                        help="with --retarget: robot_state_publisher with the robot's URDF "
+                        "(auto: when installed)")
+    parser.add_argument("--camera-to-robot", default="", metavar="'X Y Z R P Y'",
+                        help="with --retarget: camera frame -> robot base transform on "
+                        "/tf_static (m, rad)")
+    parser.add_argument("--rviz", action="store_true", help="start rviz2 (when installed)")
+    parser.add_argument("--fixed-frame", default="camera_optical_frame",
+                        help="RViz fixed frame (default camera_optical_frame)")
     parser.add_argument("--namespace", default="", help="namespace of every node")
     parser.add_argument("--hand-pose-params", default="", metavar="YAML",
                         help="parameters file of hand_pose_node")
@@ -305,7 +327,10 @@ def launch_values(args: argparse.Namespace) -> dict[str, str]:
             "perception": str(not args.no_perception).lower(),
             "retarget": str(args.retarget).lower(), "record": args.record,
             "namespace": args.namespace, "hand_pose_params": args.hand_pose_params,
-            "retarget_params": args.retarget_params}
+            "retarget_params": args.retarget_params,
+            "robot_state_publisher": args.robot_state_publisher,
+            "camera_to_robot": args.camera_to_robot, "rviz": str(args.rviz).lower(),
+            "fixed_frame": args.fixed_frame}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -328,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
         import shlex
 
         for spec in specs:
-            print(shlex.join(spec.command(bringup.prefix)))
+            print(shlex.join(bringup.command(spec)))
         return 0
     if not specs:
         parser.error("nothing to start (no source, --no-perception, no --retarget/--record)")

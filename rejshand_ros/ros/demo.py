@@ -126,6 +126,9 @@ def run(args: argparse.Namespace, size: tuple[int, int]) -> int:
             perception = False
     specs = demo_specs(args, size, out, perception)
     say = lambda text: print(f"[demo] {text}", file=sys.stderr, flush=True)  # noqa: E731
+    if (out / "demo.mcap").exists():  # the demo's own output directory: said, not silent
+        say(f"replacing {out / 'demo.mcap'} of an earlier run")
+        (out / "demo.mcap").unlink()
     bringup = Bringup(specs, sink=sys.stdout if args.verbose else None,
                       log_dir=out / "logs", say=say)
     stop_event = threading.Event()

@@ -1,6 +1,6 @@
 """The demo's observer: scores hand_poses against hand_poses_gt live and films the overlay.
 
-Subscribes ``image``, ``hand_poses``, ``hand_poses_gt`` and ``joint_states``; for every
+Subscribes ``image``, ``hand_poses``, ``hand_poses_gt`` and ``joint_commands``; for every
 HandPoseArray it finds the image and the ground truth with the same stamp, scores the
 hands (``live_scoring``), and appends the image with the predicted skeleton (finger
 colours, ``overlay.draw_hands``) and the true one (thin white) to an MP4, repeating
@@ -72,7 +72,7 @@ class DemoMonitor(Node):
             depth=50, reliability=ReliabilityPolicy.RELIABLE))
         self.create_subscription(HandPoseArray, hand_poses_topic, self._on_poses,
                                  QoSProfile(depth=10, reliability=ReliabilityPolicy.BEST_EFFORT))
-        self.create_subscription(JointState, "joint_states", self._on_joints, 10)
+        self.create_subscription(JointState, "joint_commands", self._on_joints, 10)
 
     @staticmethod
     def _keep(store: OrderedDict, key: int, value) -> None:

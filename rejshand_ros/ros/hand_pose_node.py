@@ -10,7 +10,8 @@ Topics (relative names, remap at launch):
     hand_mesh         (pub) rejshand_ros/HandMesh, transient-local depth 1, once per mesh_id
     markers           (pub) visualization_msgs/MarkerArray (while subscribed)
     debug_image       (pub) sensor_msgs/Image rgb8, skeleton + boxes (while subscribed)
-    /tf               (pub) tf2_msgs/TFMessage, <tf_prefix>_{left,right}_wrist (absolute 3D)
+    /tf               (pub) tf2_msgs/TFMessage, <tf_prefix>_{left,right}_wrist (absolute 3D:
+                      under the image frame; root-relative: see tf_relative_frame)
     /diagnostics      (pub) diagnostic_msgs/DiagnosticArray, every diagnostics_period
 Parameters: ``rejshand_ros.ros.node_params`` and ``config/hand_pose.yaml``; the tunable
 ones (tracking, detection cadence, smoothing, TF and marker output) may change at run
@@ -313,8 +314,14 @@ def _make_node_class():
             if self.debug_pub.get_subscription_count() > 0:
                 self.debug_pub.publish(rgb_to_image_msg(draw_hands(rgb, hands), header))
                 self.stats.count("debug_images")
-            if self.cfg.publish_tf and any(hand.absolute for hand in hands):
-                transforms = wrist_transforms(hands, header, self.cfg.tf_prefix)
+            if self.cfg.publish_tf and hands:
+                camera = (self._camera_for(width, height)
+                          or CameraModel.default_for(width, height))
+                offsets = [marker_msgs.display_offset(hand, camera,
+                                                      self.cfg.marker_display_depth)
+                           for hand in hands]
+                transforms = wrist_transforms(hands, header, self.cfg.tf_prefix,
+                                              self.cfg.tf_relative_frame, offsets)
                 if transforms:
                     self.tf_pub.publish(tf_message(transforms))
 

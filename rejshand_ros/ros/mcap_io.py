@@ -62,6 +62,10 @@ class McapRecordWriter:
         self._schemas: dict[str, int] = {}
         self._channels: dict[str, int] = {}
         self.counts: dict[str, int] = {}
+        self.types: dict[str, str] = {}
+        self.bytes = 0
+        self._first_ns: int | None = None
+        self._last_ns: int | None = None
         self._closed = False
 
     def add_topic(self, topic: str, type_name: str, metadata: dict[str, str] | None = None) -> int:
@@ -78,6 +82,7 @@ class McapRecordWriter:
             schema_id=self._schemas[type_name], metadata=dict(metadata or {}))
         self._channels[topic] = channel
         self.counts.setdefault(topic, 0)
+        self.types[topic] = type_name
         return channel
 
     def write(self, topic: str, data: bytes, log_time_ns: int,
@@ -88,6 +93,26 @@ class McapRecordWriter:
                                  publish_time=int(publish_time_ns or log_time_ns),
                                  sequence=self.counts[topic], data=bytes(data))
         self.counts[topic] += 1
+        self.bytes += len(data)
+        log_time_ns = int(log_time_ns)
+        self._first_ns = log_time_ns if self._first_ns is None else min(self._first_ns,
+                                                                        log_time_ns)
+        self._last_ns = log_time_ns if self._last_ns is None else max(self._last_ns,
+                                                                      log_time_ns)
+
+    def summary(self, seconds: float) -> dict:
+        """What was written: messages, bytes (message data), ``seconds`` recorded, the
+        span of log times (s) and per topic {type, count, rate_hz} (rate over the span)."""
+        span = 0.0 if self._first_ns is None else (self._last_ns - self._first_ns) * 1e-9
+        return {"messages": sum(self.counts.values()), "bytes": self.bytes,
+                "seconds": round(float(seconds), 3), "span_s": round(span, 3),
+                "topics": {topic: {"type": self.types[topic], "count": count,
+                                   "rate_hz": count / span if span > 0 else 0.0}
+                           for topic, count in self.counts.items()}}
+
+    def add_metadata(self, name: str, data: dict[str, str]) -> None:
+        """An MCAP metadata record (string keys and values), e.g. the recording summary."""
+        self._writer.add_metadata(name=name, data={str(k): str(v) for k, v in data.items()})
 
     def close(self) -> None:
         """Write the summary and close the file (idempotent)."""

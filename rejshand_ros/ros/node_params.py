@@ -108,10 +108,15 @@ class HandPoseNodeConfig(NodeConfig):
         2.0, "s without an image after which the tracks are reset (camera stopped or "
         "restarted)", 0.01, 3600.0)
     # -- outputs --------------------------------------------------------------------
-    publish_tf: bool = param(True, "publish each tracked wrist on /tf when 3D is absolute",
+    publish_tf: bool = param(True, "publish each tracked wrist on /tf (orientation always; "
+                             "position absolute with camera_info, else root-relative)",
                              tunable=True)
     tf_prefix: str = param(
         "hand", "TF child frames are <tf_prefix>_left_wrist and <tf_prefix>_right_wrist")
+    tf_relative_frame: str = param(
+        "", "parent frame of the wrist TF of root-relative hands (no camera_info): the wrist "
+        "relative to the middle knuckle, axes as the camera's; empty: the image frame, the "
+        "hand placed marker_display_depth along its ray as the markers draw it")
     mesh_marker_rate: float = param(
         2.0, "Hz, most mesh TRIANGLE_LIST markers per second per hand (only while `markers` "
         "has subscribers); 0: never", 0.0, 1000.0)

@@ -1,5 +1,13 @@
 """``rejshand-record``: record topics to MCAP, or play an MCAP file back (``--play``).
 
+An existing file is never replaced silently: the CLI refuses it unless ``--overwrite``;
+``--unique`` (what launch and bringup use) writes ``<name>_<YYYYmmdd-HHMMSS>.mcap``
+beside it instead. The default topics keep the robot's commanded joints
+(``joint_commands``) apart from its measured ones (``joint_states``, the driver's) and
+include ``/tf`` and ``/tf_static``. At the end the recorder prints what it wrote (per
+topic: type, messages, rate; the duration) and stores the same summary in the file as
+MCAP metadata ``rejshand.recording``.
+
 Recording subscribes to each requested topic as soon as a publisher of it appears
 (type and QoS taken from the publishers, as rosbag2 does: reliable only when every
 publisher is, transient-local when every publisher is), takes the messages serialized
@@ -18,8 +26,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_TOPICS = ("image", "camera_info", "hand_poses", "hand_mesh", "hand_poses_gt",
-                  "joint_trajectory", "joint_states")
+from rejshand_ros.ros.launch_spec import DEFAULT_RECORD_TOPICS as DEFAULT_TOPICS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="play: every topic in the file (the default with --play)")
     parser.add_argument("--duration", type=float, help="stop after this many seconds")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    parser.add_argument("--unique", action="store_true",
+                        help="when OUTPUT exists, write OUTPUT's name + _YYYYmmdd-HHMMSS "
+                        "instead (never replaces a file)")
     parser.add_argument("--play", metavar="FILE", help="replay this MCAP file instead")
     parser.add_argument("--rate", type=float, default=1.0, help="play: speed factor (default 1)")
     parser.add_argument("--loop", action="store_true", help="play: start again at the end")
@@ -118,6 +128,7 @@ def record(output: Path, topics: list[str], duration: float | None, ros_args: li
     from rejshand_ros.ros.runtime import ros_session, stopping_cleanly
 
     writer = McapRecordWriter(output)
+    started = time.monotonic()
     try:
         with ros_session(args=["recorder", *ros_args]):
             node = _make_recorder(writer, topics)
@@ -129,12 +140,40 @@ def record(output: Path, topics: list[str], duration: float | None, ros_args: li
             finally:
                 node.destroy_node()
     finally:
+        summary = writer.summary(time.monotonic() - started)
+        metadata = {k: str(v) for k, v in summary.items() if k != "topics"}
+        metadata.update({f"topic {topic}": f"{info['type']} {info['count']}"
+                         for topic, info in summary["topics"].items()})
+        writer.add_metadata("rejshand.recording", metadata)
         writer.close()
-    total = sum(writer.counts.values())
-    detail = ", ".join(f"{topic}: {count}" for topic, count in sorted(writer.counts.items()))
-    print(f"rejshand-record: wrote {total} messages to {output} ({detail or 'no topic seen'})",
-          flush=True)
+    print(recording_report(output, summary), flush=True)
     return 0
+
+
+def recording_report(output: Path, summary: dict) -> str:
+    """The end-of-recording lines: totals, then one line per topic (type, count, rate)."""
+    lines = [f"rejshand-record: wrote {summary['messages']} messages to {output} "
+             f"({summary['bytes'] / 1e6:.1f} MB, recorded {summary['seconds']:.1f} s, "
+             f"messages spanning {summary['span_s']:.1f} s)"]
+    if not summary["topics"]:
+        lines.append("  no topic seen")
+    for topic, info in sorted(summary["topics"].items()):
+        lines.append(f"  {topic:<24} {info['type']:<36} {info['count']:>7} msgs "
+                     f"{info['rate_hz']:7.1f} Hz")
+    return "\n".join(lines)
+
+
+def unique_path(path: Path, now: float | None = None) -> Path:
+    """``path`` if free, else ``<stem>_<YYYYmmdd-HHMMSS>[_N]<suffix>`` beside it."""
+    if not path.exists():
+        return path
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    candidate = path.with_name(f"{path.stem}_{stamp}{path.suffix}")
+    index = 1
+    while candidate.exists():
+        candidate = path.with_name(f"{path.stem}_{stamp}_{index}{path.suffix}")
+        index += 1
+    return candidate
 
 
 def _player_publishers(node, available: dict, wanted: set[str]) -> dict:
@@ -220,10 +259,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rejshand-record: error: {exc}", file=sys.stderr)
             return 2
     output = Path(args.output).expanduser()
-    if output.exists() and not args.overwrite:
-        parser.error(f"{output} exists (use --overwrite to replace it)")
+    if args.overwrite and args.unique:
+        parser.error("give --overwrite or --unique, not both")
     if output.is_dir():
         parser.error(f"{output} is a directory")
+    if output.exists() and args.unique:
+        output = unique_path(output)
+        print(f"rejshand-record: {args.output} exists; recording to {output} instead",
+              file=sys.stderr, flush=True)
+    elif output.exists() and not args.overwrite:
+        parser.error(f"{output} exists (use --overwrite to replace it, or --unique)")
     output.parent.mkdir(parents=True, exist_ok=True)
     return record(output, args.topics, args.duration, ros_args)
 

@@ -2,12 +2,13 @@
 
 The fields of :class:`RetargetNodeConfig` are the declaration; ``config/retarget.yaml``
 and the README table are checked against it. The command shaping (``low_pass_alpha``,
-``max_rate``, ``max_joint_velocity``) is tunable at run time; the robot, its files, the
-hand selection and the QoS are read-only.
+``max_rate``, ``max_joint_velocity``) and the safety timeouts are tunable at run time; the
+robot, its files, the topics, the hand selection and the QoS are read-only.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from rejshand_ros.retarget.config import RETARGETING_TYPES
@@ -46,8 +47,12 @@ class RetargetNodeConfig(NodeConfig):
         2, "images without the tracked hand before it counts as lost (then the retargeter "
         "is reset)", 0, 1000)
     hand_timeout: float = param(
-        0.5, "s without any hand_poses message before the tracked hand counts as lost",
-        0.05, 60.0)
+        0.5, "s without any hand_poses message before perception counts as stalled: the "
+        "tracked hand is lost and the robot holds", 0.05, 60.0, tunable=True)
+    max_input_age: float = param(
+        0.5, "s; hand_poses whose image stamp is older than this (node clock) are not "
+        "followed and the robot holds; 0 = no check (e.g. replaying old recordings)",
+        0.0, 60.0, tunable=True)
     engaged_on_start: bool = param(
         False, "send commands from start-up without a call to the engage service")
     time_from_start: float = param(
@@ -57,12 +62,54 @@ class RetargetNodeConfig(NodeConfig):
         60.0, "Hz, most commands per second (faster input is dropped); 0 = no limit", 0.0,
         1000.0, tunable=True)
     max_joint_velocity: float = param(
-        4.0, "rad/s, largest joint speed a command may ask for (relative to the previous "
-        "command); 0 = no limit", 0.0, 100.0, tunable=True)
+        4.0, "rad/s, largest joint speed a command may ask for, relative to the previous "
+        "command or, after start-up / engage / a hold, to the robot's measured state (else "
+        "the last command); 0 = no limit", 0.0, 100.0, tunable=True)
+    measured_state_topic: str = param(
+        "", "sensor_msgs/JointState topic of the robot's measured joints (its driver's "
+        "joint_states; our or the driver's joint names); every ramp starts there and no "
+        "command is sent without a fresh one. Empty: ramps start from the last command")
+    measured_state_timeout: float = param(
+        0.5, "s; an older measured state does not count", 0.01, 60.0, tunable=True)
+    heartbeat_topic: str = param(
+        "", "std_msgs/Bool dead-man switch: when set, commands are sent only while true "
+        "arrives at least every heartbeat_timeout (false stops at once); empty = none")
+    heartbeat_timeout: float = param(
+        0.3, "s; the heartbeat counts as dead after this long without a true message",
+        0.01, 60.0, tunable=True)
+    driver_output: bool = param(
+        False, "also publish each command as the robot's ROS 2 driver takes it (the "
+        "config's driver: block: topic, message type, joint order, units, offsets)")
+    camera_to_robot: str = param(
+        "", "static transform camera_frame -> the robot's base link for RViz, 'x y z roll "
+        "pitch yaw' (m, rad, fixed axes as a URDF origin), on /tf_static; empty = none")
+    camera_frame: str = param(
+        "camera_optical_frame", "parent frame of camera_to_robot (the image's frame_id)")
     hand_poses_reliability: str = param(
         "best_effort", "QoS reliability of the hand_poses subscription",
         choices=RELIABILITY_CHOICES)
     diagnostics_period: float = param(1.0, "s between /diagnostics messages", 0.1, 60.0)
+
+    def check(self) -> None:
+        camera_to_robot_pose(self.camera_to_robot)  # ValueError naming the parameter
+
+
+def camera_to_robot_pose(text: str) -> tuple[float, ...] | None:
+    """'x y z roll pitch yaw' -> 6 floats (m, rad), or None for an empty text.
+
+    Raises:
+        ValueError: not six finite numbers.
+    """
+    if not text.strip():
+        return None
+    try:
+        values = tuple(float(v) for v in text.replace(",", " ").split())
+    except ValueError:
+        values = ()
+    if len(values) != 6 or not all(math.isfinite(v) for v in values):
+        raise ValueError("parameter camera_to_robot must be 'x y z roll pitch yaw' (six "
+                         f"numbers, m and rad), got {text!r}")
+    return values
 
 
 #: the parameter table (declaration order)
