@@ -146,7 +146,7 @@ def measured(tmp_path_factory):
     env = prepare_environment(dict(os.environ, ROS_DOMAIN_ID=str(domain),
                                    ROS_LOG_DIR=str(tmp / "log"),
                                    ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST"))
-    os.environ.setdefault("FASTDDS_DEFAULT_PROFILES_FILE", env["FASTDDS_DEFAULT_PROFILES_FILE"])
+    prepare_environment()  # this process's participant too (conftest did it already)
     bringup = Bringup(_specs(tmp), env=env, sink=None, log_dir=tmp / "logs",
                       say=lambda text: None)
     bringup.start()

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from rejshand_ros.resources import config_path
-from rejshand_ros.ros.runtime import FASTDDS_PROFILE_ENV
+from rejshand_ros.ros.runtime import prepare_environment
 
 NODE_EXE = Path(sys.prefix) / "lib" / "rejshand_ros" / "retarget_node"
 VELOCITY = 2.0  # rad/s
@@ -69,9 +69,10 @@ class Rig:
         self.names = list(retargeter.joint_names)
         self.soft = robot.soft_limits(self.names, retargeter.joint_limits)
         domain = 150 + os.getpid() % 20
-        env = dict(os.environ, ROS_DOMAIN_ID=str(domain), ROS_LOG_DIR=str(tmp / "log"),
-                   ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", PYTHONUNBUFFERED="1")
-        env.setdefault(FASTDDS_PROFILE_ENV, str(config_path("fastdds_profile.xml")))
+        env = prepare_environment(dict(os.environ, ROS_DOMAIN_ID=str(domain),
+                                       ROS_LOG_DIR=str(tmp / "log"),
+                                       ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+                                       PYTHONUNBUFFERED="1"))
         args = [str(NODE_EXE), "--ros-args", "--params-file", str(config_path("retarget.yaml"))]
         for name, value in PARAMS.items():
             args += ["-p", f"{name}:={_format(value)}"]
@@ -79,7 +80,7 @@ class Rig:
                                      stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True).start()
-        os.environ.setdefault(FASTDDS_PROFILE_ENV, env[FASTDDS_PROFILE_ENV])
+        prepare_environment()  # this process's participant too (conftest did it already)
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain)
         self.node = rclpy.create_node("safety_test", context=self.context)
