@@ -41,9 +41,10 @@ def run_model(args) -> tuple:
     from rejshand_ros.data.freihand import DatasetError, load_split
     from rejshand_ros.data.sample import EVAL_BOX_SCALE, UPRIGHT_EVAL, crop_roll_and_box
     from rejshand_ros.evaluation import write_pred_json
-    from rejshand_ros.geometry.crop import box_from_keypoints, project
+    from rejshand_ros.geometry.camera import CameraModel, project
+    from rejshand_ros.geometry.crop import box_from_keypoints
     from rejshand_ros.prediction import Handedness
-    from rejshand_ros.predictor import CameraModel, HandBox, Predictor, PredictorConfig
+    from rejshand_ros.predictor import HandBox, Predictor, PredictorConfig
 
     ann = load_split(args.data, args.split, require_xyz=False)
     predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
