@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
-from rejshand_ros.detection.model_file import DetectorMetadata, load_detector_file
+from rejshand_ros.detection.model import DetectorMetadata, load_detector_file
 from rejshand_ros.detection.result import Detection
 from rejshand_ros.detection.targets import decode_peaks, select_detections
 from rejshand_ros.inference import (export_onnx_cached, onnx_session, resolve_path,
