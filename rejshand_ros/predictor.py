@@ -21,9 +21,9 @@ import numpy as np
 from rejshand_ros.geometry.camera import CameraModel, root_translation
 from rejshand_ros.geometry.crop import (CropTransform, crop_to_camera_3d, crop_to_full,
                                         perspective_crop_from_box, unit_to_crop_pixels)
-from rejshand_ros.inference import InferenceEngine, select_device
+from rejshand_ros.inference import DEFAULT_BACKEND, InferenceEngine, select_device
 from rejshand_ros.keypoints import ROOT_JOINT, WRIST_JOINT
-from rejshand_ros.model.model_file import load_model_file
+from rejshand_ros.model.model_file import POSE_MODEL, load_model_file
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.resources import package_data_path
 
@@ -53,13 +53,14 @@ class HandBox:
 @dataclass
 class PredictorConfig:
     """model_path: model file (None: the shipped default). device: auto | cuda | cpu.
-    backend: eager | onnxruntime | compile. precision: fp32 | fp16 | bf16.
+    backend: auto | eager | onnxruntime | compile (``inference.resolve_path``; auto: ONNX
+    Runtime on CPU, eager on CUDA). precision: auto | fp32 | fp16 | bf16.
     hand_size: wrist-to-middle-MCP length in metres used to scale the skeleton for
     absolute 3D (None: trust the network's metric scale)."""
 
     model_path: str | None = None
     device: str = "auto"
-    backend: str = "eager"
+    backend: str = DEFAULT_BACKEND
     precision: str = "fp32"
     num_threads: int = 2
     reparameterize: bool = True
@@ -90,10 +91,10 @@ class Predictor:
         self.mesh_id = self.metadata.mesh_id
         self.model_id = self.metadata.model_id or path.stem
         self.faces = None if self.metadata.faces is None else self.metadata.faces.numpy()
-        self.engine = InferenceEngine(model, self.device, config.backend, config.precision,
-                                      num_threads=config.num_threads,
+        self.engine = InferenceEngine(model, POSE_MODEL, self.device, config.backend,
+                                      config.precision, num_threads=config.num_threads,
                                       reparameterize=config.reparameterize,
-                                      cache_dir=config.cache_dir, model_path=path)
+                                      cache_dir=config.cache_dir, name=path.stem)
         self.last_timings_ms: dict[str, float] = {}
 
     # -- crops --------------------------------------------------------------------------

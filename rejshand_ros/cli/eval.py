@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pred", help="an existing pred.json to score")
     parser.add_argument("--gt-dir", help="ground-truth directory for --pred")
     parser.add_argument("--device", default="auto", help="auto | cuda | cpu")
-    parser.add_argument("--backend", default="eager", help="eager | onnxruntime | compile")
+    parser.add_argument("--backend", default="auto",
+                        help="auto | eager | onnxruntime | compile (auto: ONNX Runtime on CPU, "
+                             "eager on CUDA)")
     parser.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16")
     parser.add_argument("--threads", type=int, default=2,
                         help="CPU threads for the model (default 2; 1 on a shared machine)")
