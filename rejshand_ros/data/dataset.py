@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -28,6 +30,25 @@ def read_rgb(path) -> np.ndarray | None:
     """Read an image file as (H, W, 3) uint8 RGB, or None when missing/undecodable."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     return None if image is None else cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def load_readable(index: int, count: int, image_id: Callable[[int], int],
+                  image_path: Callable[[int], Path], skip_bad: bool, where: Path
+                  ) -> tuple[int, np.ndarray]:
+    """(image id, RGB image) of dataset item ``index`` (of ``count``); a missing or
+    unreadable image raises DatasetError naming it, or with ``skip_bad`` is logged and the
+    next item taken."""
+    for attempt in range(count):
+        item = image_id((index + attempt) % count)
+        path = image_path(item)
+        image = read_rgb(path)
+        if image is not None:
+            return item, image
+        message = f"missing or unreadable image {path} (dataset index {index + attempt})"
+        if not skip_bad:
+            raise DatasetError(message)
+        log.warning("skipping: %s", message)
+    raise DatasetError(f"no readable image in {where}")
 
 
 class HandCropDataset(Dataset):
@@ -66,17 +87,9 @@ class HandCropDataset(Dataset):
 
     def _load(self, index: int) -> tuple[int, np.ndarray]:
         """Image of item ``index``; a missing one raises, or with skip_bad the next item."""
-        for attempt in range(len(self)):
-            image_id = int(self.image_ids[(index + attempt) % len(self)])
-            path = self.annotations.image_path(image_id)
-            image = read_rgb(path)
-            if image is not None:
-                return image_id, image
-            message = f"missing or unreadable image {path} (dataset index {index + attempt})"
-            if not self.skip_bad:
-                raise DatasetError(message)
-            log.warning("skipping: %s", message)
-        raise DatasetError(f"no readable image in {self.annotations.root / self.annotations.split}")
+        return load_readable(index, len(self), lambda i: int(self.image_ids[i]),
+                             self.annotations.image_path, self.skip_bad,
+                             self.annotations.root / self.annotations.split)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, self.epoch, int(index)))
@@ -141,17 +154,8 @@ class LabelledCropDataset(Dataset):
         return self.annotations.num_samples
 
     def _load(self, index: int) -> tuple[int, np.ndarray]:
-        for attempt in range(len(self)):
-            sample_id = (index + attempt) % len(self)
-            path = self.annotations.image_path(sample_id)
-            image = read_rgb(path)
-            if image is not None:
-                return sample_id, image
-            message = f"missing or unreadable image {path} (dataset index {sample_id})"
-            if not self.skip_bad:
-                raise DatasetError(message)
-            log.warning("skipping: %s", message)
-        raise DatasetError(f"no readable image in {self.annotations.root / self.annotations.split}")
+        return load_readable(index, len(self), int, self.annotations.image_path,
+                             self.skip_bad, self.annotations.root / self.annotations.split)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng((self.seed, self.epoch, int(index)))

@@ -21,8 +21,8 @@ import numpy as np
 from rejshand_ros.geometry.camera import project
 from rejshand_ros.geometry.crop import (CropTransform, box_from_keypoints, camera_to_crop_3d,
                                         crop_from_box, crop_pixels_to_unit, full_to_crop,
-                                        perspective_crop_from_box, upright_rotation_rad,
-                                        warp_to_crop)
+                                        perspective_crop_from_box, rolled_box,
+                                        upright_rotation_rad, warp_to_crop)
 from rejshand_ros.keypoints import ROOT_JOINT
 
 EVAL_BOX_SCALE = 1.25  # FreiHAND protocol: bbox of the 2D keypoints x 1.25
@@ -140,14 +140,17 @@ def crop_roll_and_box(uv_full: np.ndarray, augment: AugmentConfig, rng: np.rando
         if augment.roll_reference == "upright":
             rotation += upright_rotation_rad(uv_full)
     if augment.roll_reference == "upright":
-        c, s = np.cos(rotation), np.sin(rotation)
-        roll = np.array([[c, -s], [s, c]])  # the crop's in-plane rotation R
-        box = box_from_keypoints(uv_full @ roll.T, EVAL_BOX_SCALE)  # rows: R @ p
-        center = roll.T @ np.asarray(box.center)  # back into the image: R^T @ centre
+        center, box_size = rolled_box(uv_full, rotation, EVAL_BOX_SCALE)
     else:
         box = box_from_keypoints(uv_full, EVAL_BOX_SCALE)
-        center = np.asarray(box.center, dtype=np.float64)
-    box_size = box.size
+        center, box_size = np.asarray(box.center, dtype=np.float64), box.size
+    center, box_size = _jitter_box(center, box_size, augment, rng)
+    return center, box_size, float(rotation)
+
+
+def _jitter_box(center: np.ndarray, box_size: float, augment: AugmentConfig,
+                rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """Centre shift (fraction of the side) and side scale of ``augment``, in that order."""
     if augment.center_jitter > 0:
         center = center + rng.uniform(-augment.center_jitter, augment.center_jitter, 2) * box_size
     lo, hi = augment.scale_range
@@ -155,7 +158,7 @@ def crop_roll_and_box(uv_full: np.ndarray, augment: AugmentConfig, rng: np.rando
         box_size *= rng.uniform(lo, hi)
     elif lo != 1.0:
         box_size *= lo
-    return center, float(box_size), float(rotation)
+    return center, float(box_size)
 
 
 @dataclass
@@ -193,15 +196,8 @@ def make_sample(image: np.ndarray, K: np.ndarray, xyz: np.ndarray, verts: np.nda
         return _finish_sample(image, transform, xyz, verts, uv_full, right, mirror, size,
                               augment, rng)
     box = box_from_keypoints(uv_full, EVAL_BOX_SCALE)
-    center = np.asarray(box.center, dtype=np.float64)
-    box_size = box.size
-    if augment.center_jitter > 0:
-        center = center + rng.uniform(-augment.center_jitter, augment.center_jitter, 2) * box_size
-    lo, hi = augment.scale_range
-    if hi > lo:
-        box_size *= rng.uniform(lo, hi)
-    elif lo != 1.0:
-        box_size *= lo
+    center, box_size = _jitter_box(np.asarray(box.center, dtype=np.float64), box.size,
+                                   augment, rng)
     rotation = np.deg2rad(rng.uniform(-augment.rotation_deg, augment.rotation_deg)) \
         if augment.rotation_deg > 0 else 0.0
     mirror = bool(augment.flip_prob > 0 and rng.uniform() < augment.flip_prob)

@@ -296,6 +296,31 @@ def upright_rotation_rad(uv: np.ndarray, root: int = 0, tip: int = 9) -> float:
     return float(np.pi - (np.pi - angle) % (2.0 * np.pi))
 
 
+def rolled_box(points: np.ndarray, rotation_rad: float, scale: float
+               ) -> tuple[np.ndarray, float]:
+    """Square box around (K, 2) pixel keypoints taken in a frame rolled by
+    ``rotation_rad`` (the crop roll): (centre (2,) in the image, side = the larger extent of
+    the rolled bounding box x ``scale``, at least ``scale`` px). Non-finite points are
+    ignored; raises ValueError when none is left."""
+    pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    if pts.shape[0] == 0:
+        raise ValueError("rolled_box: no finite keypoints")
+    cos, sin = np.cos(rotation_rad), np.sin(rotation_rad)
+    roll = np.array([[cos, -sin], [sin, cos]])  # image -> crop axes (crop convention)
+    rolled = pts @ roll.T
+    lo, hi = rolled.min(axis=0), rolled.max(axis=0)
+    return roll.T @ ((lo + hi) / 2.0), float(max((hi - lo).max(), 1.0) * scale)
+
+
+def upright_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
+    """The upright crop of a hand's (21, 2) keypoints: (centre (2,), side, rotation_rad),
+    rotation from :func:`upright_rotation_rad`, box from :func:`rolled_box`."""
+    rotation = upright_rotation_rad(points)
+    center, side = rolled_box(points, rotation, scale)
+    return center, side, rotation
+
+
 def box_from_keypoints(uv: np.ndarray, scale: float = 1.25) -> Box:
     """Square box around (K, 2) pixel keypoints: bbox centre, side = max(w, h) * scale.
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rejshand_ros.geometry.crop import upright_rotation_rad
+from rejshand_ros.geometry.crop import upright_box  # re-exported: the tracker's crop
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
 
@@ -28,20 +28,6 @@ def square_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float]:
         raise ValueError("no finite keypoints")
     lo, hi = finite.min(axis=0), finite.max(axis=0)
     return (lo + hi) / 2.0, float(max((hi - lo).max(), 1.0) * scale)
-
-
-def upright_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
-    """The tracking crop of a hand's (21, 2) keypoints: (centre (2,), side, rotation_rad).
-
-    rotation_rad is ``upright_rotation_rad`` (the crop roll that turns wrist -> middle MCP
-    upwards); centre and side are those of the keypoints' bounding box in that rolled
-    frame (side = its larger extent x ``scale``), the centre mapped back to the image.
-    """
-    rotation = upright_rotation_rad(points)
-    cos, sin = np.cos(rotation), np.sin(rotation)
-    roll = np.array([[cos, -sin], [sin, cos]])  # image -> crop axes (crop convention)
-    rolled_center, side = square_box(np.asarray(points, dtype=np.float64) @ roll.T, scale)
-    return rolled_center @ roll, side, rotation
 
 
 def box_iou(center_a, size_a: float, center_b, size_b: float) -> float:
