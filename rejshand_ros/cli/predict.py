@@ -145,7 +145,7 @@ class Runner:
         return result.hands
 
     def image(self, item) -> str:
-        from rejshand_ros.cli.predict_io import write_png
+        from rejshand_ros.image_files import write_png
         from rejshand_ros.overlay import draw_hands
         from rejshand_ros.sources.capture import read_image_rgb
 
@@ -158,7 +158,7 @@ class Runner:
         return f"{len(hands)} hand(s)"
 
     def video(self, item) -> str:
-        from rejshand_ros.cli.predict_io import VideoOverlayWriter
+        from rejshand_ros.image_files import VideoOverlayWriter
         from rejshand_ros.overlay import draw_hands
         from rejshand_ros.sources import SourceError
         from rejshand_ros.sources.capture import VideoSource
