@@ -71,13 +71,6 @@ class CropTransform:
         return self.forward[:2].copy()
 
     @property
-    def affine_inverse(self) -> np.ndarray:
-        """(2, 3) crop -> full affine matrix."""
-        if not self.is_affine:
-            raise ValueError("perspective crop: use .inverse (a homography)")
-        return self.inverse[:2].copy()
-
-    @property
     def mirror_3d(self) -> np.ndarray:
         """(3, 3) F = diag(-1, 1, 1) when mirrored, else identity."""
         return MIRROR_3D.copy() if self.mirrored else np.eye(3)
