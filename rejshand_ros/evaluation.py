@@ -131,36 +131,3 @@ def save_plots(metrics: dict[str, object], out_dir: str | Path, title: str = "")
     fig.savefig(joints_path)
     plt.close(fig)
     return [pck_path, joints_path]
-
-
-def save_learning_curve(metrics_csv: str | Path, out_png: str | Path,
-                        baseline_mm: float | None = None, key: str = "pa_mpjpe_mm") -> Path:
-    """Plot a training run's validation curve (``OUT/metrics.csv``) with an optional
-    mean-pose baseline line."""
-    import csv
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    with open(metrics_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows or key not in rows[0]:
-        raise DatasetError(f"{metrics_csv}: no '{key}' column")
-    steps = [int(row["step"]) for row in rows]
-    values = [float(row[key]) for row in rows]
-    fig, ax = plt.subplots(figsize=(5, 3.5), dpi=120)
-    ax.plot(steps, values, marker="o", label=f"validation {key.replace('_mm', '')} (mm)")
-    if baseline_mm is not None:
-        ax.axhline(baseline_mm, color="grey", linestyle="--", label=f"mean-pose baseline {baseline_mm:.1f}")
-        ax.axhline(0.6 * baseline_mm, color="green", linestyle=":", label="goal 0.6x baseline")
-    ax.set(xlabel="training step", ylabel="mm", ylim=(0, None))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    out_png = Path(out_png)
-    out_png.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out_png)
-    plt.close(fig)
-    return out_png

@@ -1,30 +1,38 @@
-"""Running the network: device choice and the backend/precision fast paths.
+"""Running a network: device choice, the backend/precision paths, the ONNX export.
 
-Two settings choose the path everywhere (node, CLIs, benchmarks): ``backend`` = auto |
-eager | onnxruntime | compile and ``precision`` = auto | fp32 | fp16 | bf16. All paths take
-uint8 RGB crops and return the same numpy dict, so callers never see the difference.
+One engine (:class:`InferenceEngine`) runs every network declared on the model layer
+(``model.model_file.ModelKind``: the pose network, the hand detector), with named outputs.
+Two settings choose the path everywhere (node, CLIs, benchmarks, ``PredictorConfig``,
+``HandDetector``): ``backend`` = auto | eager | onnxruntime | compile and ``precision`` =
+auto | fp32 | fp16 | bf16; the backend's default is :data:`DEFAULT_BACKEND` (auto)
+everywhere. All paths give the same named outputs, so callers never see the difference.
 ``auto`` picks the measured fast path (``rejshand-bench --suite model``): ONNX Runtime fp32
-on CPU, eager fp16 on CUDA (:func:`resolve_path`).
+on CPU, eager fp16 on CUDA (:func:`resolve_path`). ONNX files are written by one exporter
+(:func:`export_onnx`: ``rejshand-model export-onnx``, the engine's cache, the benchmark).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
-import tempfile
 import time
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from rejshand_ros.model.model_file import ModelKind, atomic_write
+
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "eager", "onnxruntime", "compile")
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
-OUTPUT_NAMES = ("uv", "joints", "vertices", "presence_logit", "handedness_logit")
+DEFAULT_BACKEND = "auto"
 
 
 def select_device(requested: str = "auto", cuda_fallback: str = "warn") -> torch.device:
@@ -94,69 +102,93 @@ def onnx_session(onnx_path: Path, num_threads: int, device: torch.device):
     return ort.InferenceSession(str(onnx_path), options, providers=providers)
 
 
-def export_onnx_cached(module: nn.Module, input_size: int, output_names: tuple[str, ...],
+class TupleOutputs(nn.Module):
+    """A network with its output dict as the tuple ``names`` (ONNX export, CUDA graphs);
+    an output the network does not produce is ``fill[name]`` for every image (B,)."""
+
+    def __init__(self, model: nn.Module, names: Sequence[str],
+                 fill: Mapping[str, float] | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.names = tuple(names)
+        self.fill = dict(fill or {})
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.model(images)
+        return tuple(out[name] if name in out or name not in self.fill else
+                     torch.full((images.shape[0],), self.fill[name], device=images.device)
+                     for name in self.names)
+
+
+def export_onnx(module: nn.Module, path: Path, input_size: int,
+                output_names: Sequence[str] | None, opset: int = 17,
+                example: torch.Tensor | None = None) -> Path:
+    """Export ``module`` (images (B, 3, S, S) -> tensor or tuple of tensors) to ONNX at
+    ``path``: legacy (TorchScript) exporter, input ``images``, batch axis dynamic (traced
+    on the CPU with ``example``, default zeros at batch 1; the module is moved back
+    afterwards). The write is atomic, so a concurrent reader never sees a partial file."""
+    names = list(output_names or ())
+    device = next(module.parameters()).device
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings():  # legacy-exporter deprecation, tracer notes
+            warnings.simplefilter("ignore")
+            traced = (torch.zeros(1, 3, input_size, input_size) if example is None
+                      else example.cpu())
+            torch.onnx.export(module.to("cpu"), (traced,),
+                              buffer, opset_version=opset, dynamo=False,
+                              input_names=["images"], output_names=names or None,
+                              dynamic_axes={"images": {0: "batch"},
+                                            **{name: {0: "batch"} for name in names}})
+    finally:
+        module.to(device)
+    atomic_write(Path(path), lambda f: f.write(buffer.getbuffer()))
+    return Path(path)
+
+
+def export_onnx_cached(module: nn.Module, input_size: int, output_names: Sequence[str],
                        stem: str = "model", cache_dir: str | None = None) -> Path:
-    """Export ``module`` (images (B, 3, S, S) -> tuple of outputs, batch dimension dynamic)
-    to ONNX once per set of weights and return the file: ``<cache>/<stem>-<hash>.onnx``,
-    cache = ``cache_dir`` or ``$XDG_CACHE_HOME/rejshand_ros`` (``~/.cache/rejshand_ros``).
-    The write is atomic, so concurrent processes never read a partial file."""
+    """:func:`export_onnx` once per set of weights: ``<cache>/<stem>-<hash>.onnx``, cache
+    = ``cache_dir`` or ``$XDG_CACHE_HOME/rejshand_ros`` (``~/.cache/rejshand_ros``)."""
     cache = Path(cache_dir) if cache_dir else Path(
         os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rejshand_ros"
-    cache.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     for tensor in module.state_dict().values():
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     target = cache / f"{stem}-{digest.hexdigest()[:16]}.onnx"
     if target.exists():
         return target
-    device = next(module.parameters()).device
-    with tempfile.NamedTemporaryFile(dir=cache, suffix=".onnx.tmp", delete=False) as tmp:
-        tmp_path = Path(tmp.name)
-    try:
-        torch.onnx.export(module.to("cpu"), (torch.zeros(1, 3, input_size, input_size),),
-                          str(tmp_path), opset_version=17, dynamo=False,
-                          input_names=["images"], output_names=list(output_names),
-                          dynamic_axes={"images": {0: "batch"},
-                                        **{name: {0: "batch"} for name in output_names}})
-        os.replace(tmp_path, target)
-    finally:
-        tmp_path.unlink(missing_ok=True)
-        module.to(device)
+    export_onnx(module, target, input_size, output_names)
     log.info("exported ONNX model to %s", target)
     return target
 
 
-class TupleOutputs(nn.Module):
-    """The model with a fixed tuple of outputs (ONNX export, CUDA graphs)."""
-
-    def __init__(self, model: nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        out = self.model(images)
-        batch = images.shape[0]
-        presence = out.get("presence_logit", torch.full((batch,), 20.0, device=images.device))
-        handed = out.get("handedness_logit", torch.zeros((batch,), device=images.device))
-        return out["uv"], out["joints"], out["vertices"], presence, handed
-
-
 class InferenceEngine:
-    """uint8 crops (B, S, S, 3) -> dict of numpy outputs: uv (B,21,2) unit crop coords,
-    joints (B,21,3) and vertices (B,V,3) metres in the crop frame (root-relative),
-    presence (B,) and right (B,) probabilities.
+    """One network of a declared ``kind`` on ``device``, on the resolved backend/precision.
 
-    ``channels_last``: run the eager/compile model in channels-last memory format (faster
-    convolutions on GPUs with tensor cores).
+    :meth:`run`: normalised images (B, 3, S, S) float32 on the device -> the kind's named
+    outputs (float32 tensors: on the device for eager/compile, on the CPU for ONNX
+    Runtime). Calling the engine: (B, S, S, 3) uint8 RGB -> :meth:`preprocess` (the
+    config's mean/std) -> :meth:`run` -> numpy, through the kind's postprocessing (the
+    pose network: uv (B,21,2) unit crop coords, joints (B,21,3) and vertices (B,V,3)
+    metres in the crop frame, root-relative, presence (B,) and right (B,) probabilities).
 
-    ``last_timings_ms`` holds the stages of the latest call: ``normalise`` (uint8 crops ->
+    ``num_threads``: CPU threads of torch (0: leave torch's setting) and of ONNX Runtime
+    (0: 2). ``channels_last``: run the eager/compile network in channels-last memory
+    format (faster convolutions on GPUs with tensor cores). ``name``: the stem of the
+    cached ONNX export.
+
+    ``last_timings_ms`` holds the stages of the latest call: ``normalise`` (uint8 batch ->
     normalised float tensor on the device; on CUDA only its launch) and ``network``
     (forward pass until the outputs are numpy arrays)."""
 
-    def __init__(self, model: nn.Module, device: torch.device, backend: str = "eager",
-                 precision: str = "fp32", num_threads: int = 2, reparameterize: bool = True,
-                 cache_dir: str | None = None, model_path: Path | None = None,
+    def __init__(self, model: nn.Module, kind: ModelKind, device: torch.device,
+                 backend: str = DEFAULT_BACKEND, precision: str = "fp32",
+                 num_threads: int = 2, reparameterize: bool = True,
+                 cache_dir: str | None = None, name: str = "model",
                  channels_last: bool = False) -> None:
+        if backend == "compile" and not kind.compiles:
+            raise ValueError(f"the {kind.noun} runs backend auto, eager or onnxruntime")
         backend, precision = resolve_path(backend, precision, device)
         if precision == "fp16" and device.type != "cuda":
             raise ValueError("precision fp16 needs a CUDA device (use bf16 or fp32 on CPU)")
@@ -164,7 +196,7 @@ class InferenceEngine:
             raise ValueError("the onnxruntime backend runs fp32 only")
         if device.type == "cpu" and num_threads > 0:
             torch.set_num_threads(num_threads)
-        self.device, self.backend, self.precision = device, backend, precision
+        self.kind, self.device, self.backend, self.precision = kind, device, backend, precision
         model = model.eval()
         if reparameterize and not getattr(model, "reparameterized", False):
             model.reparameterize()
@@ -177,67 +209,77 @@ class InferenceEngine:
         self._mean_np = self._mean.cpu().numpy()
         self._inv_std_np = 1.0 / self._std.cpu().numpy()
         self._buffer: np.ndarray | None = None
-        self._wrapped = TupleOutputs(model).to(device).eval()
+        wrapped = TupleOutputs(model, kind.outputs, kind.output_fill).to(device).eval()
         self._memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
-            self._wrapped = self._wrapped.to(memory_format=torch.channels_last)
+            wrapped = wrapped.to(memory_format=torch.channels_last)
         self._session = None
-        self._callable = self._wrapped
+        #: the forward pass, images -> tuple of outputs (the benchmark captures CUDA graphs
+        #: of it)
+        self.network = wrapped
         self.last_timings_ms: dict[str, float] = {}
         if backend == "compile":
-            self._callable = torch.compile(self._wrapped, dynamic=True)
+            self.network = torch.compile(wrapped, dynamic=True)
         elif backend == "onnxruntime":
             if not _onnxruntime_available():
                 raise RuntimeError("backend 'onnxruntime' needs the onnxruntime package "
                                    "(pip install onnxruntime)")
-            onnx_path = export_onnx_cached(self._wrapped, self.input_size, OUTPUT_NAMES,
-                                           model_path.stem if model_path else "model",
+            onnx_path = export_onnx_cached(wrapped, self.input_size, kind.outputs, name,
                                            cache_dir)
-            self._session = onnx_session(onnx_path, num_threads, device)
+            self._session = onnx_session(onnx_path, num_threads or 2, device)
 
     # -- running ------------------------------------------------------------------------
-    def preprocess(self, crops: np.ndarray) -> torch.Tensor:
+    def preprocess(self, batch: np.ndarray) -> torch.Tensor:
         """(B, S, S, 3) uint8 RGB -> (B, 3, S, S) float32 normalised, on the device.
 
         On CPU the result shares a buffer reused by the next call with the same batch
         size (one numpy pass, no torch thread pool for a tiny op)."""
         if self.device.type == "cpu":
-            tensor = torch.from_numpy(self._normalise_cpu(crops))
+            tensor = torch.from_numpy(self._normalise_cpu(batch))
             return tensor.contiguous(memory_format=self._memory_format)
-        tensor = torch.from_numpy(np.ascontiguousarray(crops)).to(self.device)
+        tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
         tensor = tensor.permute(0, 3, 1, 2).float()
         tensor = (tensor - self._mean) / self._std
         return tensor.contiguous(memory_format=self._memory_format)
 
-    def _normalise_cpu(self, crops: np.ndarray) -> np.ndarray:
-        if self._buffer is None or self._buffer.shape[0] != crops.shape[0]:
-            self._buffer = np.empty((crops.shape[0], 3, self.input_size, self.input_size),
+    def _normalise_cpu(self, batch: np.ndarray) -> np.ndarray:
+        if self._buffer is None or self._buffer.shape[0] != batch.shape[0]:
+            self._buffer = np.empty((batch.shape[0], 3, self.input_size, self.input_size),
                                     np.float32)
-        np.subtract(crops.transpose(0, 3, 1, 2), self._mean_np, out=self._buffer)
+        np.subtract(batch.transpose(0, 3, 1, 2), self._mean_np, out=self._buffer)
         self._buffer *= self._inv_std_np
         return self._buffer
 
     @torch.inference_mode()
-    def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
-        if crops.ndim != 4 or crops.shape[1:] != (self.input_size, self.input_size, 3):
-            raise ValueError(f"crops must be (B, {self.input_size}, {self.input_size}, 3), "
-                             f"got {crops.shape}")
-        start = time.perf_counter()
-        images = self.preprocess(crops)
-        normalised = time.perf_counter()
+    def run(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Normalised images (B, 3, S, S) -> the kind's named outputs (see the class)."""
         if self._session is not None:
-            outputs = self._session.run(None, {"images": images.cpu().numpy()})
-        else:
-            if self.precision == "fp32":
-                result = self._callable(images)
-            else:
-                dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
-                with torch.autocast(self.device.type, dtype=dtype):
-                    result = self._callable(images)
-            outputs = [tensor.float().cpu().numpy() for tensor in result]
+            arrays = self._session.run(None, {"images": images.cpu().numpy()})
+            return self.named([torch.from_numpy(array) for array in arrays])
+        if self.precision == "fp32":
+            return self.named(self.network(images))
+        dtype = torch.float16 if self.precision == "fp16" else torch.bfloat16
+        with torch.autocast(self.device.type, dtype=dtype):
+            return self.named(self.network(images))
+
+    def named(self, outputs: Sequence[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The network's tuple of outputs -> {name: float32 tensor}."""
+        return {name: tensor.float() for name, tensor in zip(self.kind.outputs, outputs)}
+
+    def to_numpy(self, outputs: Mapping[str, torch.Tensor]) -> dict[str, np.ndarray]:
+        """Named outputs -> numpy on the CPU, through the kind's postprocessing."""
+        arrays = {name: tensor.cpu().numpy() for name, tensor in outputs.items()}
+        return self.kind.postprocess(arrays) if self.kind.postprocess else arrays
+
+    @torch.inference_mode()
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        if batch.ndim != 4 or batch.shape[1:] != (self.input_size, self.input_size, 3):
+            raise ValueError(f"crops must be (B, {self.input_size}, {self.input_size}, 3), "
+                             f"got {batch.shape}")
+        start = time.perf_counter()
+        images = self.preprocess(batch)
+        normalised = time.perf_counter()
+        outputs = self.to_numpy(self.run(images))
         self.last_timings_ms = {"normalise": (normalised - start) * 1e3,
                                 "network": (time.perf_counter() - normalised) * 1e3}
-        uv, joints, vertices, presence, handed = outputs
-        return {"uv": uv, "joints": joints, "vertices": vertices,
-                "presence": 1.0 / (1.0 + np.exp(-presence)),
-                "right": 1.0 / (1.0 + np.exp(-handed))}
+        return outputs

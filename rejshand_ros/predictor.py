@@ -18,18 +18,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from rejshand_ros.data.sample import crop_pixels_to_unit, unit_to_crop_pixels
+from rejshand_ros.geometry.camera import CameraModel, root_translation
 from rejshand_ros.geometry.crop import (CropTransform, crop_to_camera_3d, crop_to_full,
-                                        perspective_crop_from_box)
-from rejshand_ros.inference import InferenceEngine, select_device
+                                        perspective_crop_from_box, unit_to_crop_pixels)
+from rejshand_ros.inference import DEFAULT_BACKEND, InferenceEngine, select_device
 from rejshand_ros.keypoints import ROOT_JOINT, WRIST_JOINT
-from rejshand_ros.model.model_file import load_model_file
+from rejshand_ros.model.model_file import POSE_MODEL, load_model_file
 from rejshand_ros.prediction import Handedness, HandPrediction
 from rejshand_ros.resources import package_data_path
 
 log = logging.getLogger(__name__)
 
-MIN_ROOT_DEPTH_M = 0.05  # a solved root closer than this is rejected
 DEFAULT_MODEL_FILE = "weights/rejshand_lite0_real.safetensors"
 
 
@@ -51,42 +50,17 @@ class HandBox:
     track_id: int = 0
 
 
-@dataclass(frozen=True)
-class CameraModel:
-    """Pinhole intrinsics K (3x3, pixels) and optional OpenCV distortion coefficients."""
-
-    K: np.ndarray
-    dist: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        K = np.asarray(self.K, dtype=np.float64).reshape(3, 3)
-        if not np.isfinite(K).all() or K[0, 0] <= 0 or K[1, 1] <= 0:
-            raise ValueError(f"invalid camera intrinsics K={K.tolist()}")
-        object.__setattr__(self, "K", K)
-        if self.dist is not None:
-            dist = np.asarray(self.dist, dtype=np.float64).ravel()
-            if not np.isfinite(dist).all():
-                raise ValueError("distortion coefficients must be finite")
-            object.__setattr__(self, "dist", dist if np.any(dist) else None)
-
-    @staticmethod
-    def default_for(width: int, height: int) -> "CameraModel":
-        """A plausible camera (60 deg horizontal field of view) for crops only."""
-        focal = 0.5 * width / np.tan(np.deg2rad(30.0))
-        return CameraModel(np.array([[focal, 0, (width - 1) / 2], [0, focal, (height - 1) / 2],
-                                     [0, 0, 1]]))
-
-
 @dataclass
 class PredictorConfig:
     """model_path: model file (None: the shipped default). device: auto | cuda | cpu.
-    backend: eager | onnxruntime | compile. precision: fp32 | fp16 | bf16.
+    backend: auto | eager | onnxruntime | compile (``inference.resolve_path``; auto: ONNX
+    Runtime on CPU, eager on CUDA). precision: auto | fp32 | fp16 | bf16.
     hand_size: wrist-to-middle-MCP length in metres used to scale the skeleton for
     absolute 3D (None: trust the network's metric scale)."""
 
     model_path: str | None = None
     device: str = "auto"
-    backend: str = "eager"
+    backend: str = DEFAULT_BACKEND
     precision: str = "fp32"
     num_threads: int = 2
     reparameterize: bool = True
@@ -94,35 +68,6 @@ class PredictorConfig:
     cuda_fallback: str = "warn"
     cache_dir: str | None = None
     extra: dict = field(default_factory=dict)
-
-
-def solve_root_translation(joints_rel: np.ndarray, uv: np.ndarray,
-                           camera: CameraModel) -> np.ndarray:
-    """Translation t (3,) such that joints_rel + t projects onto ``uv`` (least squares).
-
-    Linear in t with normalised image coordinates (x_i, y_i):
-    (X_i + t_x) - x_i (Z_i + t_z) = 0 and (Y_i + t_y) - y_i (Z_i + t_z) = 0.
-    """
-    if camera.dist is not None:
-        norm = cv2.undistortPoints(uv.reshape(-1, 1, 2).astype(np.float64), camera.K,
-                                   camera.dist).reshape(-1, 2)
-    else:
-        norm = (uv - camera.K[:2, 2]) / np.diag(camera.K)[:2]
-    x, y = norm[:, 0], norm[:, 1]
-    X, Y, Z = joints_rel[:, 0], joints_rel[:, 1], joints_rel[:, 2]
-    ones, zeros = np.ones_like(x), np.zeros_like(x)
-    A = np.concatenate([np.stack([ones, zeros, -x], 1), np.stack([zeros, ones, -y], 1)])
-    b = np.concatenate([x * Z - X, y * Z - Y])
-    t, *_ = np.linalg.lstsq(A, b, rcond=None)
-    return t
-
-
-def _distort(ideal: np.ndarray, camera: CameraModel) -> np.ndarray:
-    """(N, 2) pixels of the ideal pinhole camera -> where they appear in the distorted image."""
-    rays = np.concatenate([(ideal - camera.K[:2, 2]) / np.diag(camera.K)[:2],
-                           np.ones((ideal.shape[0], 1))], 1)
-    src, _ = cv2.projectPoints(rays, np.zeros(3), np.zeros(3), camera.K, camera.dist)
-    return src.reshape(-1, 2)
 
 
 class Predictor:
@@ -146,10 +91,10 @@ class Predictor:
         self.mesh_id = self.metadata.mesh_id
         self.model_id = self.metadata.model_id or path.stem
         self.faces = None if self.metadata.faces is None else self.metadata.faces.numpy()
-        self.engine = InferenceEngine(model, self.device, config.backend, config.precision,
-                                      num_threads=config.num_threads,
+        self.engine = InferenceEngine(model, POSE_MODEL, self.device, config.backend,
+                                      config.precision, num_threads=config.num_threads,
                                       reparameterize=config.reparameterize,
-                                      cache_dir=config.cache_dir, model_path=path)
+                                      cache_dir=config.cache_dir, name=path.stem)
         self.last_timings_ms: dict[str, float] = {}
 
     # -- crops --------------------------------------------------------------------------
@@ -166,7 +111,7 @@ class Predictor:
             return cv2.warpPerspective(image, transform.forward, (size, size), dst=out,
                                        flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         grid = np.stack(np.meshgrid(np.arange(size), np.arange(size)), -1).reshape(-1, 2)
-        src = _distort(crop_to_full(grid.astype(np.float64), transform), camera)
+        src = camera.distort(crop_to_full(grid.astype(np.float64), transform))
         maps = src.reshape(size, size, 2).astype(np.float32)
         return cv2.remap(image, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR, dst=out,
                          borderMode=cv2.BORDER_CONSTANT)
@@ -175,7 +120,7 @@ class Predictor:
                   camera: CameraModel) -> np.ndarray:
         """(21, 2) unit crop coordinates -> full-image pixels (distortion re-applied)."""
         ideal = crop_to_full(unit_to_crop_pixels(uv_unit, self.input_size), transform)
-        return ideal if camera.dist is None else _distort(ideal, camera)
+        return camera.distort(ideal)
 
     # -- inference ----------------------------------------------------------------------
     def run_crops(self, crops: np.ndarray) -> dict[str, np.ndarray]:
@@ -223,11 +168,10 @@ class Predictor:
                 factor = self.config.hand_size / palm
                 joints, vertices = joints * factor, vertices * factor
         if absolute:
-            t = solve_root_translation(joints, uv, camera)
-            if np.isfinite(t).all() and t[2] > MIN_ROOT_DEPTH_M:
+            t = root_translation(joints, uv, camera)
+            if t is not None:
                 joints, vertices = joints + t, vertices + t
-            else:  # degenerate 2D/3D fit (e.g. a collapsed skeleton): stay root-relative
-                absolute = False
+            absolute = t is not None
         p_right = float(raw["right"][index])
         if transform.mirrored:  # the network saw a mirrored (left) hand
             p_right = 1.0 - p_right
@@ -241,5 +185,6 @@ class Predictor:
             extras={"uv_crop_unit": raw["uv"][index], "p_right_crop": float(raw["right"][index])})
 
 
-__all__ = ["CameraModel", "HandBox", "Predictor", "PredictorConfig", "crop_pixels_to_unit",
-           "default_model_path", "solve_root_translation"]
+# CameraModel is re-exported: ``from rejshand_ros.predictor import CameraModel`` is how
+# users have built the camera they pass to predict().
+__all__ = ["CameraModel", "HandBox", "Predictor", "PredictorConfig", "default_model_path"]

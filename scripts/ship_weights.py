@@ -23,7 +23,7 @@ def main() -> int:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     from rejshand_ros.detection.detector import default_detector_path
-    from rejshand_ros.detection.model_file import load_detector_file, save_detector_file
+    from rejshand_ros.detection.model import load_detector_file, save_detector_file
     from rejshand_ros.model.model_file import load_model_file, save_model_file
     from rejshand_ros.predictor import default_model_path
 

@@ -8,9 +8,9 @@ import pytest
 
 from rejshand_ros.data.dataset import HandCropDataset
 from rejshand_ros.data.freihand import DatasetError, load_split
-from rejshand_ros.data.sample import (AugmentConfig, NO_AUGMENT, make_sample,
-                                      unit_to_crop_pixels)
-from rejshand_ros.geometry.crop import project
+from rejshand_ros.data.sample import AugmentConfig, NO_AUGMENT, make_sample
+from rejshand_ros.geometry.camera import project
+from rejshand_ros.geometry.crop import unit_to_crop_pixels
 
 K = np.array([[500.0, 0, 160], [0, 500.0, 120], [0, 0, 1]])
 

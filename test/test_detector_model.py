@@ -8,9 +8,8 @@ import torch
 from rejshand_ros.detection.config import DetectorConfig, DetectorTrainSettings
 from rejshand_ros.detection.detector import Detection, HandDetector
 from rejshand_ros.detection.losses import detector_losses
-from rejshand_ros.detection.model import HandDetectorNet
-from rejshand_ros.detection.model_file import (load_detector_file, read_detector_metadata,
-                                               save_detector_file)
+from rejshand_ros.detection.model import (HandDetectorNet, load_detector_file,
+                                          read_detector_metadata, save_detector_file)
 from rejshand_ros.model.model_file import ModelFileError
 from rejshand_ros.prediction import Handedness
 

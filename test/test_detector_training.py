@@ -15,7 +15,7 @@ from rejshand_ros.cli import eval_detector
 from rejshand_ros.detection.detector import HandDetector
 from rejshand_ros.detection.frame_eval import evaluate_on_frames
 from rejshand_ros.detection.frames import load_frames, save_frames
-from rejshand_ros.detection.model_file import read_detector_metadata, save_detector_file
+from rejshand_ros.detection.model import read_detector_metadata, save_detector_file
 from rejshand_ros.detection.task import DetectorTask
 from rejshand_ros.synth import render_frame
 from rejshand_ros.train.config import load_train_config

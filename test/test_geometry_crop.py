@@ -17,11 +17,9 @@ from rejshand_ros.geometry.crop import (
     mirror_x_3d,
     mirror_x_points,
     perspective_crop_from_box,
-    project,
-    undistort_points,
-    unproject,
     warp_to_crop,
 )
+from rejshand_ros.geometry.camera import project, undistort_points, unproject
 
 K = np.array([[600.0, 0.0, 320.0], [0.0, 610.0, 240.0], [0.0, 0.0, 1.0]])
 

@@ -11,8 +11,8 @@ import safetensors.torch
 import torch
 
 from rejshand_ros.model import (ModelConfig, ModelFileError, ReJSHand, load_model_file,
-                                load_training_state, read_model_metadata, save_model_file,
-                                save_training_state)
+                                read_model_metadata, save_model_file)
+from rejshand_ros.train.training_state import load_training_state, save_training_state
 
 SIZE = 64
 

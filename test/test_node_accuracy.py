@@ -376,7 +376,7 @@ def test_node_equals_the_offline_pipeline_and_the_truth_within_known_error(shipp
 def _move_box_to(hand, K: np.ndarray, target: np.ndarray) -> None:
     """Translate ``hand`` parallel to the image plane so that its box centre projects to
     ``target`` (px)."""
-    from rejshand_ros.geometry.crop import project
+    from rejshand_ros.geometry.camera import project
 
     box = _box(project(hand.joints, K))
     depth = hand.joints[:, 2].mean()
@@ -400,7 +400,7 @@ def _clean_scene(seed: int, num_hands: int, K: np.ndarray):
 def _border_scene(seed: int, K: np.ndarray):
     """One hand whose box centre is a quarter of its side from the left image edge (part
     of the hand outside the image)."""
-    from rejshand_ros.geometry.crop import project
+    from rejshand_ros.geometry.camera import project
 
     scene = _clean_scene(seed, 1, K)
     hand = scene.hands[0]
@@ -411,7 +411,7 @@ def _border_scene(seed: int, K: np.ndarray):
 def _overlap_scene(seed: int, K: np.ndarray):
     """Two hands at their own depths, the second one's box centre 0.4 of a box side right
     of (and 0.12 below) the first one's."""
-    from rejshand_ros.geometry.crop import project
+    from rejshand_ros.geometry.camera import project
 
     scene = _clean_scene(seed, 2, K)
     first, second = scene.hands

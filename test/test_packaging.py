@@ -217,3 +217,52 @@ def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
     assert which(REJSHAND_PYTHON=str(real)).stdout.strip() == str(real)
     refused = which(REJSHAND_PYTHON="/bin/true")
     assert refused.returncode == 1 and "3.10, 3.11 or 3.12" in refused.stderr
+
+
+# Function-level imports count too. Pending (issue 16, step 3): rejshand-predict builds the
+# MediaPipe pipeline through ros/pipeline_setup, which is ROS-free but lives in ros/ and
+# takes the node's HandPoseNodeConfig; moving it into the core touches the node.
+ROS_IMPORT_PENDING = {"rejshand_ros.cli.predict"}
+
+
+def _imports_of_every_module() -> dict[str, set[str]]:
+    """module -> every module named by any import statement in it (ast, all levels)."""
+    import ast
+
+    root = REPO / "rejshand_ros"
+    graph = {}
+    for path in root.rglob("*.py"):
+        parts = list(path.relative_to(REPO).with_suffix("").parts)
+        package = parts[:-1]
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package[:len(package) - node.level + 1]
+                    base = ".".join(up + ([node.module] if node.module else []))
+                names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+        graph[name] = names
+    return graph
+
+
+def test_only_the_ros_shell_imports_ros():
+    """Outside rejshand_ros.ros, only bench/ and cli/bench_retarget.py import rclpy or
+    rejshand_ros.ros, at any level of the module; ros/ never imports the CLIs."""
+    graph = _imports_of_every_module()
+    assert "rejshand_ros.ros.demo_monitor" in graph and "rejshand_ros.cli.predict" in graph
+    offending = []
+    for module, names in sorted(graph.items()):
+        in_shell = module.startswith("rejshand_ros.ros")
+        allowed = in_shell or module.startswith("rejshand_ros.bench") \
+            or module in ("rejshand_ros.cli.bench_retarget", *ROS_IMPORT_PENDING)
+        for name in sorted(names):
+            if not allowed and (name.split(".")[0] == "rclpy"
+                                or name.startswith("rejshand_ros.ros")):
+                offending.append(f"{module} imports {name}")
+            if in_shell and name.startswith("rejshand_ros.cli"):
+                offending.append(f"{module} imports {name}")
+    assert not offending, "\n".join(offending)

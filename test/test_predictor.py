@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from rejshand_ros.data.sample import crop_pixels_to_unit
-from rejshand_ros.geometry.crop import camera_to_crop_3d, full_to_crop, project
+from rejshand_ros.geometry.camera import project, solve_root_translation
+from rejshand_ros.geometry.crop import camera_to_crop_3d, crop_pixels_to_unit, full_to_crop
 from rejshand_ros.inference import select_device
 from rejshand_ros.model.config import ModelConfig
 from rejshand_ros.model.model_file import save_model_file
 from rejshand_ros.model.rejshand import ReJSHand
 from rejshand_ros.prediction import Handedness
-from rejshand_ros.predictor import (CameraModel, HandBox, Predictor, PredictorConfig,
-                                    solve_root_translation)
+from rejshand_ros.predictor import CameraModel, HandBox, Predictor, PredictorConfig
 
 K = np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]])
 

@@ -18,10 +18,10 @@ import torch
 
 from rejshand_ros.data.labelled import (LabelledSplitWriter, context_crop, is_labelled_split,
                                         load_labelled_split)
-from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig, unit_to_crop_pixels
+from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig
 from rejshand_ros.data.teacher import LabelPolicy, label_image
 from rejshand_ros.data.yardstick import load_yardstick
-from rejshand_ros.geometry.crop import crop_to_full
+from rejshand_ros.geometry.crop import crop_to_full, unit_to_crop_pixels
 
 REAL = Path(__file__).resolve().parent / "data" / "real_hands"
 BIN = Path(sys.executable).parent

@@ -105,7 +105,7 @@ def test_video_source_and_missing_devices(tmp_path):
 
 # -- synthetic -----------------------------------------------------------------------------
 def test_synthetic_sequence_is_deterministic_periodic_smooth_and_exact():
-    from rejshand_ros.geometry.crop import project
+    from rejshand_ros.geometry.camera import project
 
     a = open_source("synthetic", seed=3, width=160, height=120, num_frames=16, num_hands=1)
     b = open_source("synthetic", seed=3, width=160, height=120, num_frames=16, num_hands=1)
@@ -157,7 +157,7 @@ def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
     from rclpy.qos import qos_profile_sensor_data
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
-    from rejshand_ros.geometry.crop import project
+    from rejshand_ros.geometry.camera import project
     from rejshand_ros.images import compressed_to_rgb, raw_to_rgb
     from rejshand_ros.msg import HandPoseArray
     from rejshand_ros.ros.runtime import prepare_environment, ros_session

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rejshand_ros.geometry.crop import project as crop_project
+from rejshand_ros.geometry.camera import project as crop_project
 from rejshand_ros.hand_model import faces_for_side, joint_regressor, manifold_report, rasterize
 from rejshand_ros.hand_model.mesh_ops import signed_volume
 from rejshand_ros.synth import SceneConfig, render_crop, render_frame, render_sample

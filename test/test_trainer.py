@@ -70,10 +70,10 @@ def _run_cli(args, env=None, **kwargs):
 # half-way through writing its second checkpoint (step 4): a kill -9 during the write.
 _DIE_IN_SECOND_CHECKPOINT_WRITE = """
 import io, os, signal, sys
-from rejshand_ros.model import model_file
+from rejshand_ros.train import training_state
 from rejshand_ros.cli.train import main
 
-real_write, checkpoints = model_file._atomic_write, []
+real_write, checkpoints = training_state.atomic_write, []
 
 def dying_write(path, write):
     if path.name != "checkpoint.pt":
@@ -91,7 +91,7 @@ def dying_write(path, write):
         os.kill(os.getpid(), signal.SIGKILL)
     return real_write(path, half_then_die)
 
-model_file._atomic_write = dying_write
+training_state.atomic_write = dying_write
 sys.exit(main(sys.argv[1:]))
 """
 

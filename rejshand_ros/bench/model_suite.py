@@ -26,8 +26,10 @@ import torch
 from rejshand_ros.bench.common import (SuiteSkipped, goal, goals_markdown, interleaved_timings,
                                        markdown_table, progress_bar, round_counts, speedup,
                                        summarize)
-from rejshand_ros.inference import InferenceEngine, TupleOutputs, onnx_session, select_device
+from rejshand_ros.inference import (InferenceEngine, TupleOutputs, export_onnx, onnx_session,
+                                    select_device)
 from rejshand_ros.model.config import ModelConfig
+from rejshand_ros.model.model_file import POSE_MODEL
 from rejshand_ros.model.rejshand import ReJSHand
 
 log = logging.getLogger(__name__)
@@ -122,7 +124,7 @@ class _CudaGraphRunner:
 
     def __init__(self, engine: InferenceEngine, crops: np.ndarray) -> None:
         self.engine = engine
-        module = engine._callable  # noqa: SLF001 - the bench measures the engine's network
+        module = engine.network
         dtype = torch.float16 if engine.precision == "fp16" else torch.bfloat16
         self.static_input = engine.preprocess(crops).clone()
         stream = torch.cuda.Stream()
@@ -143,19 +145,16 @@ class _CudaGraphRunner:
     def __call__(self, crops: np.ndarray) -> dict[str, np.ndarray]:
         self.static_input.copy_(self.engine.preprocess(crops))
         self.graph.replay()
-        uv, joints, vertices, presence, handed = (t.float().cpu().numpy()
-                                                  for t in self.static_output)
-        return {"uv": uv, "joints": joints, "vertices": vertices,
-                "presence": 1.0 / (1.0 + np.exp(-presence)),
-                "right": 1.0 / (1.0 + np.exp(-handed))}
+        return self.engine.to_numpy(self.engine.named(self.static_output))
 
 
 def _runners(model: ReJSHand, path: PathSpec, device: torch.device, threads: int,
              cache_dir: str, inputs: dict[int, np.ndarray]) -> dict[int, Callable]:
     """batch -> callable(crops) -> outputs, for one path."""
-    engine = InferenceEngine(copy.deepcopy(model), device, path.backend, path.precision,
-                             num_threads=threads, reparameterize=path.reparameterize,
-                             cache_dir=cache_dir, channels_last=path.channels_last)
+    engine = InferenceEngine(copy.deepcopy(model), POSE_MODEL, device, path.backend,
+                             path.precision, num_threads=threads,
+                             reparameterize=path.reparameterize, cache_dir=cache_dir,
+                             channels_last=path.channels_last)
     if not path.cuda_graphs:
         return {batch: engine for batch in inputs}
     return {batch: _CudaGraphRunner(engine, crops) for batch, crops in inputs.items()}
@@ -220,10 +219,13 @@ def _network_callables(model: ReJSHand, path: PathSpec, device: torch.device, th
         net.reparameterize()
     if path.backend == "onnxruntime":
         sessions = {}
-        for part, module in (("backbone", net.backbone), ("full", TupleOutputs(net))):
-            target = cache_dir / f"{part}.onnx"
-            torch.onnx.export(module.cpu(), (example.cpu(),), str(target), opset_version=17,
-                              dynamo=False, input_names=["images"])
+        size = int(net.config.input_size)
+        for part, module, names in (
+                ("backbone", net.backbone, None),
+                ("full", TupleOutputs(net, POSE_MODEL.outputs, POSE_MODEL.output_fill),
+                 POSE_MODEL.outputs)):
+            target = export_onnx(module, cache_dir / f"{part}.onnx", size, names,
+                                 example=example)
             sessions[part] = onnx_session(target, threads, device)
         array = example.cpu().numpy()
         return {part: (lambda s=session: s.run(None, {"images": array}))

@@ -86,7 +86,8 @@ class OurPipeline:
         return run, (self._model_alone(image, hands[0]) if hands else None)
 
     def _model_alone(self, image: np.ndarray, hand) -> float:
-        from rejshand_ros.predictor import CameraModel, HandBox
+        from rejshand_ros.geometry.camera import CameraModel
+        from rejshand_ros.predictor import HandBox
 
         x0, y0, width, _ = hand.roi
         box = HandBox((x0 + width / 2, y0 + width / 2), width, hand.handedness)

@@ -80,8 +80,9 @@ def _converter() -> tuple[str, Callable[[list[HandPrediction], int, int], Any]]:
 
 def _build(opts: argparse.Namespace):
     from rejshand_ros.detection.factory import DetectorSettings, build_detector
+    from rejshand_ros.geometry.camera import CameraModel
     from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-    from rejshand_ros.predictor import CameraModel, Predictor, PredictorConfig
+    from rejshand_ros.predictor import Predictor, PredictorConfig
 
     config = PredictorConfig(device=opts.device, backend=opts.pipeline_backend,
                              precision=opts.pipeline_precision, num_threads=opts.threads,

@@ -23,7 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--pred", help="an existing pred.json to score")
     parser.add_argument("--gt-dir", help="ground-truth directory for --pred")
     parser.add_argument("--device", default="auto", help="auto | cuda | cpu")
-    parser.add_argument("--backend", default="eager", help="eager | onnxruntime | compile")
+    parser.add_argument("--backend", default="auto",
+                        help="auto | eager | onnxruntime | compile (auto: ONNX Runtime on CPU, "
+                             "eager on CUDA)")
     parser.add_argument("--precision", default="fp32", help="fp32 | fp16 | bf16")
     parser.add_argument("--threads", type=int, default=2,
                         help="CPU threads for the model (default 2; 1 on a shared machine)")
@@ -41,9 +43,10 @@ def run_model(args) -> tuple:
     from rejshand_ros.data.freihand import DatasetError, load_split
     from rejshand_ros.data.sample import EVAL_BOX_SCALE, UPRIGHT_EVAL, crop_roll_and_box
     from rejshand_ros.evaluation import write_pred_json
-    from rejshand_ros.geometry.crop import box_from_keypoints, project
+    from rejshand_ros.geometry.camera import CameraModel, project
+    from rejshand_ros.geometry.crop import box_from_keypoints
     from rejshand_ros.prediction import Handedness
-    from rejshand_ros.predictor import CameraModel, HandBox, Predictor, PredictorConfig
+    from rejshand_ros.predictor import HandBox, Predictor, PredictorConfig
 
     ann = load_split(args.data, args.split, require_xyz=False)
     predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,

@@ -9,15 +9,11 @@ Errors name the bad argument or file and exit non-zero without a traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Sequence
 
 PAPER_HEAD_BUDGET = 1.91e6
-OUTPUT_NAMES = ("uv", "joints", "vertices", "presence_logit", "handedness_logit")
 
 
 class CliError(Exception):
@@ -79,51 +75,29 @@ def _summary(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def export_onnx(model_path: Path, out: Path, opset: int = 17) -> str:
-    """Export a model file to ONNX (batch axis dynamic); returns a verification note."""
+    """Export a model file to ONNX (reparameterised, batch axis dynamic, the outputs its
+    configuration has, in ``POSE_MODEL.outputs`` order); returns a verification note."""
     import torch
-    from rejshand_ros.model.model_file import load_model_file
+
+    from rejshand_ros.inference import TupleOutputs, export_onnx as write_onnx
+    from rejshand_ros.model.model_file import POSE_MODEL, load_model_file
 
     model, _ = load_model_file(model_path)
     if not model.reparameterized:
         model.reparameterize()
-    names = [n for n in OUTPUT_NAMES
-             if n not in ("presence_logit", "handedness_logit")
-             or getattr(model.config, n.replace("_logit", "_head"))]
-
-    class _TupleOutputs(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            out = self.model(images)
-            return tuple(out[n] for n in names)
-
-    wrapper = _TupleOutputs().eval()
     size = model.config.input_size
     example = torch.randn(2, 3, size, size)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        with warnings.catch_warnings():  # legacy-exporter deprecation, tracer notes
-            warnings.simplefilter("ignore")
-            torch.onnx.export(wrapper, (example,), tmp, opset_version=opset, dynamo=False,
-                              input_names=["images"], output_names=names,
-                              dynamic_axes={n: {0: "batch"} for n in ["images", *names]})
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with torch.no_grad():
+        reference = model(example)
+    names = [name for name in POSE_MODEL.outputs if name in reference]
+    write_onnx(TupleOutputs(model, names), out, size, names, opset)
     try:
         import onnxruntime as ort
     except ImportError:
         return "onnxruntime not installed: not verified"
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     got = session.run(None, {"images": example.numpy()})
-    with torch.no_grad():
-        ref = wrapper(example)
-    err = max(float(abs(g - r.numpy()).max()) for g, r in zip(got, ref))
+    err = max(float(abs(g - reference[name].numpy()).max()) for g, name in zip(got, names))
     if err > 1e-3:
         raise CliError(f"{out}: onnxruntime output differs from torch by {err:.2e}")
     return f"verified with onnxruntime: max abs difference {err:.2e}"

@@ -80,7 +80,7 @@ class Runner:
         from rejshand_ros.detection.factory import (DetectorSettings, build_detector,
                                                     detector_model_id)
         from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-        from rejshand_ros.predictor import CameraModel, Predictor, PredictorConfig
+        from rejshand_ros.predictor import Predictor, PredictorConfig
         from rejshand_ros.sources import CameraCalibration
         from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
 
@@ -88,7 +88,7 @@ class Runner:
         self.out = Path(args.out)
         self.stats = {"images": 0, "videos": 0, "frames": 0, "hands": 0, "failed": []}
         self.calibration = CameraCalibration.load(args.camera_info) if args.camera_info else None
-        self.camera = (CameraModel(self.calibration.K, self.calibration.D)
+        self.camera = (self.calibration.camera_model()
                        if self.calibration is not None else None)
         if args.estimator == "mediapipe":
             self._build_mediapipe(args)
@@ -145,7 +145,7 @@ class Runner:
         return result.hands
 
     def image(self, item) -> str:
-        from rejshand_ros.cli.predict_io import write_png
+        from rejshand_ros.image_files import write_png
         from rejshand_ros.overlay import draw_hands
         from rejshand_ros.sources.capture import read_image_rgb
 
@@ -158,7 +158,7 @@ class Runner:
         return f"{len(hands)} hand(s)"
 
     def video(self, item) -> str:
-        from rejshand_ros.cli.predict_io import VideoOverlayWriter
+        from rejshand_ros.image_files import VideoOverlayWriter
         from rejshand_ros.overlay import draw_hands
         from rejshand_ros.sources import SourceError
         from rejshand_ros.sources.capture import VideoSource

@@ -7,7 +7,8 @@ keypoints go through the same homography, 3D keypoints and vertices through the 
 rotation (and mirror), then become root-relative (joint 9).
 
 Network 2D coordinates are "unit" crop coordinates: ``uv_unit = (pixel + 0.5) / S`` (0 at
-the crop's left/top edge, 1 at its right/bottom edge); see :func:`crop_pixels_to_unit`.
+the crop's left/top edge, 1 at its right/bottom edge); see
+``geometry.crop.crop_pixels_to_unit``.
 """
 
 from __future__ import annotations
@@ -17,23 +18,14 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from rejshand_ros.geometry.camera import project
 from rejshand_ros.geometry.crop import (CropTransform, box_from_keypoints, camera_to_crop_3d,
-                                        crop_from_box, full_to_crop, perspective_crop_from_box,
-                                        project, rolled_box, upright_rotation_rad,
-                                        warp_to_crop)
+                                        crop_from_box, crop_pixels_to_unit, full_to_crop,
+                                        perspective_crop_from_box, rolled_box,
+                                        upright_rotation_rad, warp_to_crop)
 from rejshand_ros.keypoints import ROOT_JOINT
 
 EVAL_BOX_SCALE = 1.25  # FreiHAND protocol: bbox of the 2D keypoints x 1.25
-
-
-def crop_pixels_to_unit(uv: np.ndarray, size: int) -> np.ndarray:
-    """Crop pixel coordinates (pixel centres at integers) -> unit coordinates in [0, 1]."""
-    return (np.asarray(uv, dtype=np.float64) + 0.5) / size
-
-
-def unit_to_crop_pixels(uv_unit: np.ndarray, size: int) -> np.ndarray:
-    """Inverse of :func:`crop_pixels_to_unit`."""
-    return np.asarray(uv_unit, dtype=np.float64) * size - 0.5
 
 
 @dataclass(frozen=True)

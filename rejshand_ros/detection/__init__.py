@@ -9,12 +9,13 @@ from rejshand_ros.detection.config import DetectorConfig, DetectorTrainSettings
 from rejshand_ros.detection.detector import (Detection, HandDetector, default_detector_path,
                                              detector_backend)
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
-from rejshand_ros.detection.model import HandDetectorNet
-from rejshand_ros.detection.model_file import (DetectorMetadata, load_detector_file,
-                                               read_detector_metadata, save_detector_file)
+from rejshand_ros.detection.model import (DETECTOR_MODEL, DetectorMetadata, HandDetectorNet,
+                                          load_detector_file, read_detector_metadata,
+                                          save_detector_file)
 
 __all__ = [
-    "DetectorConfig", "DetectorTrainSettings", "Detection", "HandDetector", "default_detector_path", "detector_backend", "Letterbox",
-    "letterbox_image", "HandDetectorNet", "DetectorMetadata", "load_detector_file",
+    "DetectorConfig", "DetectorTrainSettings", "Detection", "HandDetector",
+    "default_detector_path", "detector_backend", "Letterbox", "letterbox_image",
+    "HandDetectorNet", "DETECTOR_MODEL", "DetectorMetadata", "load_detector_file",
     "read_detector_metadata", "save_detector_file",
 ]

@@ -18,11 +18,11 @@ import numpy as np
 import torch
 
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
-from rejshand_ros.detection.model_file import DetectorMetadata, load_detector_file
+from rejshand_ros.detection.model import (DETECTOR_MODEL, DetectorMetadata, HandDetectorNet,
+                                          load_detector_file)
 from rejshand_ros.detection.result import Detection
 from rejshand_ros.detection.targets import decode_peaks, select_detections
-from rejshand_ros.inference import (export_onnx_cached, onnx_session, resolve_path,
-                                    select_device)
+from rejshand_ros.inference import DEFAULT_BACKEND, InferenceEngine, resolve_path, select_device
 from rejshand_ros.prediction import Handedness
 from rejshand_ros.resources import package_data_path
 
@@ -54,18 +54,6 @@ def detections_from_rows(rows: np.ndarray, letterbox: Letterbox) -> list[Detecti
     return out
 
 
-class _DetectorOutputs(torch.nn.Module):
-    """The detector network with its output dict as a tuple in head order (ONNX)."""
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        outputs = self.model(images)
-        return tuple(outputs[name] for name in self.model.heads.keys())
-
-
 class HandDetector:
     """Loads a ``rejshand-detector`` model file and detects hands in full frames.
 
@@ -80,42 +68,35 @@ class HandDetector:
             Runtime then uses 2).
         reparameterize: fuse the backbone's re-parameterisable branches (faster).
         backend: auto | eager | onnxruntime (``inference.resolve_path``: auto is ONNX
-            Runtime on CPU, eager on CUDA); the network always runs in fp32.
+            Runtime on CPU, eager on CUDA); the network always runs in fp32, through
+            ``inference.InferenceEngine``.
         cache_dir: where the ONNX export is cached (``inference.export_onnx_cached``).
     """
 
     def __init__(self, model_path: str | os.PathLike, device: str = "auto",
                  score_threshold: float = 0.3, max_hands: int = 2, nms_iou: float = 0.5,
-                 num_threads: int = 0, reparameterize: bool = True, backend: str = "eager",
+                 num_threads: int = 0, reparameterize: bool = True,
+                 backend: str = DEFAULT_BACKEND,
                  cache_dir: str | None = None) -> None:
         if not 0.0 <= score_threshold <= 1.0:
             raise ValueError(f"score_threshold must be in [0, 1], got {score_threshold}")
         if max_hands < 1:
             raise ValueError(f"max_hands must be >= 1, got {max_hands}")
         self.device = select_device(device)
-        if self.device.type == "cpu" and num_threads > 0:
-            torch.set_num_threads(num_threads)
         self.model_path = Path(model_path)
         model, meta = load_detector_file(model_path, device=self.device)
+        self.model: HandDetectorNet = model
         self.metadata: DetectorMetadata = meta
-        if reparameterize:
-            model.reparameterize()
-        self.model = model.eval()
         self.config = self.metadata.config
         self.score_threshold = float(score_threshold)
         self.max_hands = int(max_hands)
         self.nms_iou = float(nms_iou)
-        if backend == "compile":
-            raise ValueError("the hand detector runs backend auto, eager or onnxruntime")
-        self.backend, _ = resolve_path(backend, "fp32", self.device)
-        self._heads = tuple(self.model.heads.keys())
-        self._session = None
-        if self.backend == "onnxruntime":
-            if not reparameterize:
-                raise ValueError("backend onnxruntime exports the reparameterised detector")
-            onnx_path = export_onnx_cached(_DetectorOutputs(self.model), self.config.input_size,
-                                           self._heads, Path(model_path).stem, cache_dir)
-            self._session = onnx_session(onnx_path, num_threads or 2, self.device)
+        if not reparameterize and resolve_path(backend, "fp32", self.device)[0] == "onnxruntime":
+            raise ValueError("backend onnxruntime exports the reparameterised detector")
+        self.engine = InferenceEngine(self.model, DETECTOR_MODEL, self.device, backend, "fp32",
+                                      num_threads=num_threads, reparameterize=reparameterize,
+                                      cache_dir=cache_dir, name=self.model_path.stem)
+        self.backend = self.engine.backend
 
     def preprocess(self, image: np.ndarray) -> tuple[torch.Tensor, Letterbox]:
         """(H, W, 3) uint8 RGB -> (normalised input (1, 3, S, S) on the device, letterbox)."""
@@ -131,11 +112,7 @@ class HandDetector:
     def detect(self, image: np.ndarray) -> list[Detection]:
         """Hands in ``image`` ((H, W, 3) uint8 RGB), best first; empty when none."""
         tensor, letterbox = self.preprocess(image)
-        if self._session is None:
-            outputs = self.model(tensor)
-        else:
-            arrays = self._session.run(None, {"images": tensor.cpu().numpy()})
-            outputs = {name: torch.from_numpy(a) for name, a in zip(self._heads, arrays)}
+        outputs = self.engine.run(tensor)
         peaks = decode_peaks(outputs, self.config.stride, self.config.input_size,
                              top_k=max(4 * self.max_hands, 8))[0].cpu().numpy()
         rows = select_detections(peaks, self.score_threshold, self.max_hands, self.nms_iou)

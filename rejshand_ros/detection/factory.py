@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rejshand_ros.inference import DEFAULT_BACKEND
 from rejshand_ros.model.model_file import ModelFileError
 
 DETECTORS = ("palm", "rejshand")
@@ -60,7 +61,7 @@ class DetectorSettings:
     max_hands: int = 2
     num_threads: int = 2
     device: str = "cpu"
-    backend: str = "auto"
+    backend: str = DEFAULT_BACKEND
 
     def __post_init__(self) -> None:
         check_detector_kind(self.kind)

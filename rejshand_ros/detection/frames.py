@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from rejshand_ros.data.freihand import DatasetError
-from rejshand_ros.model.model_file import _atomic_write
+from rejshand_ros.model.model_file import atomic_write
 
 
 @dataclass
@@ -141,5 +141,5 @@ def save_frames(root: str | os.PathLike, name: str, frames: list[dict[str, Any]]
 
     path = frames_json_path(root, name)
     data = json.dumps(plain(frames)).encode()
-    _atomic_write(path, lambda f: f.write(data))
+    atomic_write(path, lambda f: f.write(data))
     return path

@@ -8,11 +8,18 @@ images (B, 3, S, S) normalised letterboxed frames
      (1) log(box side / S), ``offset`` (2) sub-cell centre offset in cells,
      ``handedness`` (1) right-hand logit; each (B, C, S/r, S/r).
 See ``targets.py`` for the exact meaning of the outputs.
+
+:data:`DETECTOR_MODEL` declares it on the model layer (``model.model_file``): detector
+files (format ``"rejshand-detector"``) add to the common header the letterbox padding
+colour and the box definition; it runs eagerly or with ONNX Runtime, always in fp32.
 """
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import timm
 import timm.utils
@@ -22,6 +29,8 @@ from torch import nn
 
 from rejshand_ros.detection.config import DetectorConfig
 from rejshand_ros.model.backbone import BackboneWeightsError, Pretrained
+from rejshand_ros.model.model_file import (FileMetadata, ModelKind, load_model, read_metadata,
+                                           write_model)
 
 #: output name -> channels
 HEAD_OUTPUTS = {"heatmap": 1, "log_size": 1, "offset": 2, "handedness": 1}
@@ -124,3 +133,37 @@ class HandDetectorNet(nn.Module):
             timm.utils.reparameterize_model(self.backbone, inplace=True)
             self.reparameterized = True
         return self
+
+
+@dataclass
+class DetectorMetadata(FileMetadata):
+    """What a detector file says about itself (besides the weights)."""
+
+    def kind_header(self) -> dict[str, Any]:
+        return {"pad_rgb": list(self.config.pad_rgb),
+                "box": f"square, side = max(w, h) of the 21-keypoint bbox x "
+                       f"{self.config.box_scale}"}
+
+
+DETECTOR_MODEL = ModelKind(
+    format_name="rejshand-detector", noun="hand detector", config_type=DetectorConfig,
+    network=HandDetectorNet, metadata_type=DetectorMetadata, outputs=tuple(HEAD_OUTPUTS),
+    compiles=False)
+
+
+def save_detector_file(path: str | os.PathLike, model: HandDetectorNet, *, model_id: str = "",
+                       training_data_id: str = "", fp16: bool = False) -> DetectorMetadata:
+    """Write ``model`` to ``path`` (.safetensors); fp16 halves the size."""
+    return write_model(DETECTOR_MODEL, path, model, fp16=fp16, model_id=model_id,
+                       training_data_id=training_data_id)
+
+
+def read_detector_metadata(path: str | os.PathLike) -> DetectorMetadata:
+    """Read only the header metadata (no weights, no model build)."""
+    return read_metadata(DETECTOR_MODEL, path)
+
+
+def load_detector_file(path: str | os.PathLike, device: str | torch.device = "cpu"
+                       ) -> tuple[HandDetectorNet, DetectorMetadata]:
+    """Rebuild the detector from ``path`` alone; returns (model in eval mode, metadata)."""
+    return load_model(DETECTOR_MODEL, path, device)

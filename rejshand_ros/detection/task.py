@@ -23,8 +23,7 @@ from rejshand_ros.detection.dataset import FullFrameDataset
 from rejshand_ros.detection.evaluation import DetectionStats
 from rejshand_ros.detection.frames import load_frames
 from rejshand_ros.detection.losses import detector_losses
-from rejshand_ros.detection.model import HandDetectorNet
-from rejshand_ros.detection.model_file import save_detector_file
+from rejshand_ros.detection.model import HandDetectorNet, save_detector_file
 from rejshand_ros.detection.targets import decode_peaks, select_detections
 from rejshand_ros.train.config import TrainConfig
 from rejshand_ros.train.task import TrainingTask

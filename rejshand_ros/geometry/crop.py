@@ -20,6 +20,10 @@ equals x -> -x in the virtual camera frame (F = diag(-1, 1, 1)). Mapping outputs
 3D points in the crop frame go through :func:`crop_to_camera_3d`, X = R^T F X_crop.
 F is a reflection: mirrored meshes have reversed triangle winding.
 
+Network 2D coordinates are "unit" crop coordinates: ``uv_unit = (pixel + 0.5) / S`` (0 at
+the crop's left/top edge, 1 at its right/bottom edge): :func:`crop_pixels_to_unit`,
+:func:`unit_to_crop_pixels`. Projection with intrinsics is ``geometry.camera``'s.
+
 Errors: a box, camera or image that admits no crop (non-finite or non-positive sizes,
 a singular K, a transform beyond float64, an empty image) raises ValueError.
 """
@@ -34,8 +38,6 @@ import numpy as np
 
 MIRROR_3D: np.ndarray = np.diag([-1.0, 1.0, 1.0])
 MIRROR_3D.setflags(write=False)
-# cv2.undistortPoints defaults to 5 iterations (~1e-3 px off near image corners)
-_UNDISTORT_CRITERIA = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12)
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,13 +69,6 @@ class CropTransform:
         if not self.is_affine:
             raise ValueError("perspective crop: use .forward (a homography)")
         return self.forward[:2].copy()
-
-    @property
-    def affine_inverse(self) -> np.ndarray:
-        """(2, 3) crop -> full affine matrix."""
-        if not self.is_affine:
-            raise ValueError("perspective crop: use .inverse (a homography)")
-        return self.inverse[:2].copy()
 
     @property
     def mirror_3d(self) -> np.ndarray:
@@ -220,6 +215,16 @@ def perspective_crop_from_box(
     )
 
 
+def crop_pixels_to_unit(uv: np.ndarray, size: int) -> np.ndarray:
+    """Crop pixel coordinates (pixel centres at integers) -> unit coordinates in [0, 1]."""
+    return (np.asarray(uv, dtype=np.float64) + 0.5) / size
+
+
+def unit_to_crop_pixels(uv_unit: np.ndarray, size: int) -> np.ndarray:
+    """Inverse of :func:`crop_pixels_to_unit`."""
+    return np.asarray(uv_unit, dtype=np.float64) * size - 0.5
+
+
 def _apply_homography(h: np.ndarray, points: np.ndarray) -> np.ndarray:
     pts = np.asarray(points, dtype=np.float64)
     if pts.shape[-1] != 2:
@@ -346,48 +351,3 @@ def warp_to_crop(
         image, transform.forward, (s, s), flags=interpolation,
         borderMode=cv2.BORDER_CONSTANT, borderValue=border_value,
     )
-
-
-def project(points: np.ndarray, K: np.ndarray, dist: Optional[np.ndarray] = None) -> np.ndarray:
-    """(..., 3) camera-frame points (metres, z > 0) -> (..., 2) pixels, optional distortion."""
-    pts = np.asarray(points, dtype=np.float64)
-    K = np.asarray(K, dtype=np.float64)
-    if dist is None or not np.any(dist):
-        xy = pts[..., :2] / pts[..., 2:3]
-        return xy @ K[:2, :2].T + K[:2, 2]
-    flat = pts.reshape(-1, 1, 3)
-    uv, _ = cv2.projectPoints(flat, np.zeros(3), np.zeros(3), K,
-                              np.asarray(dist, dtype=np.float64))
-    return uv.reshape(*pts.shape[:-1], 2)
-
-
-def normalized_coords(uv: np.ndarray, K: np.ndarray, dist: Optional[np.ndarray] = None) -> np.ndarray:
-    """(..., 2) pixels -> (..., 2) normalised image coordinates x/z, y/z (undistorted)."""
-    pts = np.asarray(uv, dtype=np.float64)
-    K = np.asarray(K, dtype=np.float64)
-    if dist is None or not np.any(dist):
-        return (pts - K[:2, 2]) @ np.linalg.inv(K[:2, :2]).T
-    src, dist = pts.reshape(-1, 1, 2), np.asarray(dist, dtype=np.float64)
-    if hasattr(cv2, "undistortPointsIter"):  # OpenCV 4.x
-        und = cv2.undistortPointsIter(src, K, dist, None, None, _UNDISTORT_CRITERIA)
-    else:  # OpenCV 5 folded the criteria into undistortPoints
-        und = cv2.undistortPoints(src, K, dist, R=None, P=None, criteria=_UNDISTORT_CRITERIA)
-    return und.reshape(pts.shape)
-
-
-def undistort_points(uv: np.ndarray, K: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """(..., 2) distorted pixels -> pixels of the ideal pinhole camera with the same K."""
-    xy = normalized_coords(uv, K, dist)
-    return xy @ np.asarray(K, dtype=np.float64)[:2, :2].T + np.asarray(K)[:2, 2]
-
-
-def unproject(
-    uv: np.ndarray, K: np.ndarray, depth: Optional[np.ndarray] = None,
-    dist: Optional[np.ndarray] = None,
-) -> np.ndarray:
-    """(..., 2) pixels -> (..., 3) rays with z = 1, or points at ``depth`` (z, metres)."""
-    xy = normalized_coords(uv, K, dist)
-    rays = np.concatenate([xy, np.ones(xy.shape[:-1] + (1,))], axis=-1)
-    if depth is None:
-        return rays
-    return rays * np.asarray(depth, dtype=np.float64)[..., None]

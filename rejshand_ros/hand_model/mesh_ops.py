@@ -83,12 +83,6 @@ def signed_volume(vertices: np.ndarray, faces: np.ndarray) -> float:
     return float(np.einsum("ij,ij->i", v[:, 0], np.cross(v[:, 1], v[:, 2])).sum() / 6.0)
 
 
-def face_areas(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """Area (F,) of every triangle, m^2."""
-    v = np.asarray(vertices, dtype=np.float64)[np.asarray(faces)]
-    return 0.5 * np.linalg.norm(np.cross(v[:, 1] - v[:, 0], v[:, 2] - v[:, 0]), axis=1)
-
-
 def manifold_report(faces: np.ndarray, num_vertices: int) -> Dict[str, int]:
     """Counts that describe whether ``faces`` form a closed, oriented 2-manifold.
 

@@ -49,10 +49,6 @@ class HandModel:
         """Right-hand faces (1552, 3) int32, wound outwards."""
         return faces_for_side("right")
 
-    def faces_for(self, side: str) -> np.ndarray:
-        """Faces (1552, 3) int32 wound outwards for ``side`` ("right" / "left")."""
-        return faces_for_side(side)
-
     @property
     def joint_regressor(self) -> np.ndarray:
         """(21, 778) non-negative rows summing to 1: joints = regressor @ vertices."""

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from rejshand_ros.geometry.camera import CameraModel, root_translation
 from rejshand_ros.keypoints import NUM_JOINTS, ROOT_JOINT, WRIST_JOINT
 from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.predictor import MIN_ROOT_DEPTH_M, CameraModel, solve_root_translation
 from rejshand_ros.tracking.tracks import square_box
 
 MODEL_ID = "mediapipe_hands_0.10.14"
@@ -63,8 +63,8 @@ def hand_to_prediction(hand: dict, camera: CameraModel | None = None, mirrored: 
     joints = scale_to_hand_size(world - world[ROOT_JOINT], hand_size)
     absolute = False
     if camera is not None:
-        t = solve_root_translation(joints, uv, camera)
-        if np.isfinite(t).all() and t[2] > MIN_ROOT_DEPTH_M:
+        t = root_translation(joints, uv, camera)
+        if t is not None:
             joints, absolute = joints + t, True
     center, side = square_box(uv, ROI_SCALE)
     return HandPrediction(

@@ -1,7 +1,8 @@
-"""sensor_msgs in, core types out: Image / CompressedImage -> RGB array, CameraInfo ->
-CameraModel, stamps -> seconds; and RGB array -> Image for the debug output.
+"""sensor_msgs <-> core types (pure functions, no node).
 
-Pure functions (no node). Image errors are ``ImageConversionError`` (from
+In: Image / CompressedImage -> RGB array, CameraInfo -> CameraModel, stamps -> seconds.
+Out: RGB array -> Image or CompressedImage, CameraCalibration -> CameraInfo (the image
+source node and the debug image). Image errors are ``ImageConversionError`` (from
 ``rejshand_ros.images``); a CameraInfo that cannot be used raises ``ValueError`` saying
 why. No cv_bridge.
 """
@@ -12,11 +13,9 @@ import numpy as np
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from rejshand_ros.images import compressed_to_rgb, raw_to_rgb, rgb_to_raw
-from rejshand_ros.predictor import CameraModel
-
-#: CameraInfo.distortion_model values whose D are OpenCV's (k1, k2, p1, p2[, k3, ...])
-OPENCV_DISTORTION_MODELS = ("plumb_bob", "rational_polynomial")
+from rejshand_ros.geometry.camera import CameraModel
+from rejshand_ros.images import compressed_to_rgb, raw_to_rgb, rgb_to_compressed, rgb_to_raw
+from rejshand_ros.sources.camera_info import CameraCalibration
 
 
 def image_msg_to_rgb(msg: Image) -> np.ndarray:
@@ -32,41 +31,46 @@ def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
     return compressed_to_rgb(msg.data, msg.format)
 
 
-def rgb_to_image_msg(rgb: np.ndarray, header: Header) -> Image:
-    """(H, W, 3) uint8 RGB -> sensor_msgs/Image rgb8 with ``header``."""
-    height, width, encoding, step, data = rgb_to_raw(rgb, "rgb8")
+def rgb_to_image_msg(rgb: np.ndarray, header: Header, encoding: str = "rgb8") -> Image:
+    """(H, W, 3) uint8 RGB -> sensor_msgs/Image (rgb8, bgr8 or mono8), tightly packed,
+    with ``header``."""
+    height, width, encoding, step, data = rgb_to_raw(rgb, encoding)
     return Image(header=header, height=height, width=width, encoding=encoding,
                  is_bigendian=0, step=step, data=data)
+
+
+def rgb_to_compressed_msg(rgb: np.ndarray, header: Header, fmt: str = "jpeg",
+                          quality: int = 95) -> CompressedImage:
+    """(H, W, 3) uint8 RGB -> sensor_msgs/CompressedImage ("jpeg" or "png").
+
+    ``format`` follows image_transport's convention: "rgb8; jpeg compressed bgr8".
+    """
+    msg = CompressedImage(header=header)
+    msg.format = f"rgb8; {'png' if fmt == 'png' else 'jpeg'} compressed bgr8"
+    msg.data = rgb_to_compressed(rgb, fmt, quality)
+    return msg
 
 
 def camera_model_from_info(msg: CameraInfo) -> CameraModel:
     """K and D of a CameraInfo -> CameraModel (pixels of the *unrectified* image).
 
     Raises:
-        ValueError: zero/NaN/negative focal length, non-finite K or D, a zero image
-            size, or a distortion model other than plumb_bob / rational_polynomial
-            with non-zero coefficients.
+        ValueError: as ``CameraModel.from_camera_info`` (bad K or D, zero image size,
+            an unsupported distortion model).
     """
-    K = np.asarray(msg.k, dtype=np.float64).reshape(3, 3)
-    if not np.isfinite(K).all():
-        raise ValueError(f"camera_info K is not finite: {K.ravel().tolist()}")
-    if K[0, 0] <= 0 or K[1, 1] <= 0:
-        raise ValueError(f"camera_info focal length must be > 0, got fx={K[0, 0]}, "
-                         f"fy={K[1, 1]}")
-    if K[2, 2] != 1.0 or K[1, 0] != 0 or K[2, 0] != 0 or K[2, 1] != 0:
-        raise ValueError(f"camera_info K is not an intrinsic matrix: {K.ravel().tolist()}")
-    if msg.width == 0 or msg.height == 0:
-        raise ValueError(f"camera_info image size is {msg.width}x{msg.height}")
-    dist = np.asarray(msg.d, dtype=np.float64)
-    if not np.isfinite(dist).all():
-        raise ValueError(f"camera_info D is not finite: {dist.tolist()}")
-    if dist.size and np.any(dist) and msg.distortion_model not in OPENCV_DISTORTION_MODELS:
-        raise ValueError(f"camera_info distortion model {msg.distortion_model!r} is not "
-                         f"supported (use {' or '.join(OPENCV_DISTORTION_MODELS)})")
-    if dist.size not in (0, 4, 5, 8, 12, 14):
-        raise ValueError(f"camera_info D has {dist.size} coefficients (OpenCV takes 4, 5, "
-                         f"8, 12 or 14)")
-    return CameraModel(K, dist if dist.size else None)
+    return CameraModel.from_camera_info(msg.k, msg.d, msg.distortion_model, msg.width,
+                                        msg.height)
+
+
+def camera_info_msg(calibration: CameraCalibration, header: Header) -> CameraInfo:
+    """CameraCalibration -> sensor_msgs/CameraInfo with the image's header."""
+    msg = CameraInfo(header=header, height=calibration.height, width=calibration.width)
+    msg.distortion_model = calibration.distortion_model
+    msg.d = [float(v) for v in calibration.D]
+    msg.k = [float(v) for v in calibration.K.ravel()]
+    msg.r = [float(v) for v in calibration.R.ravel()]
+    msg.p = [float(v) for v in calibration.P.ravel()]
+    return msg
 
 
 def stamp_seconds(stamp) -> float:

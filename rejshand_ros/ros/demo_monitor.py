@@ -19,7 +19,7 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 
-from rejshand_ros.cli.predict_io import VideoOverlayWriter, write_png
+from rejshand_ros.image_files import VideoOverlayWriter, write_png
 from rejshand_ros.images import ImageConversionError, raw_to_rgb
 from rejshand_ros.keypoints import SKELETON_EDGES
 from rejshand_ros.live_scoring import WindowStats, score_frame

@@ -68,10 +68,10 @@ def _make_node_class():
     from visualization_msgs.msg import MarkerArray
 
     from rejshand_ros.frame_stream import FrameSlot, StreamMonitor
+    from rejshand_ros.geometry.camera import CameraModel
     from rejshand_ros.images import ImageConversionError
     from rejshand_ros.msg import HandMesh, HandPoseArray
     from rejshand_ros.overlay import draw_hands
-    from rejshand_ros.predictor import CameraModel
     from rejshand_ros.ros import markers as marker_msgs
     from rejshand_ros.ros.camera_input import (camera_model_from_info, compressed_msg_to_rgb,
                                                image_msg_to_rgb, rgb_to_image_msg,

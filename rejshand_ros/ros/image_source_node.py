@@ -40,7 +40,8 @@ def _make_node_class():
     from rejshand_ros.msg import HandPoseArray
     from rejshand_ros.ros.conversions import predictions_to_array
     from rejshand_ros.ros.image_source_params import declare_parameters
-    from rejshand_ros.ros.source_msgs import camera_info_msg, compressed_msg, image_msg
+    from rejshand_ros.ros.camera_input import (camera_info_msg, rgb_to_compressed_msg,
+                                               rgb_to_image_msg)
     from rejshand_ros.sources import CameraCalibration, SourceError, open_source
 
     class ImageSourceNode(Node):
@@ -116,9 +117,9 @@ def _make_node_class():
             """Publish one frame's messages, all with the same header."""
             header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self.cfg.frame_id)
             width, height = frame.size
-            self.image_pub.publish(image_msg(frame.image, header, self.cfg.encoding))
+            self.image_pub.publish(rgb_to_image_msg(frame.image, header, self.cfg.encoding))
             if self.compressed_pub is not None:
-                self.compressed_pub.publish(compressed_msg(
+                self.compressed_pub.publish(rgb_to_compressed_msg(
                     frame.image, header, self.cfg.compressed_format, self.cfg.jpeg_quality))
             if self.info_pub is not None:
                 calibration = self.calibration or CameraCalibration.from_K(frame.K, width, height)

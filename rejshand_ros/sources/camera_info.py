@@ -11,7 +11,9 @@ The file written by ``camera_calibration`` / read by ``camera_info_manager``::
     rectification_matrix: {rows: 3, cols: 3, data: [1, 0, 0, 0, 1, 0, 0, 0, 1]}
     projection_matrix: {rows: 3, cols: 4, data: [fx, 0, cx, 0, 0, fy, cy, 0, 0, 0, 1, 0]}
 
-No ROS import: the node turns a :class:`CameraCalibration` into sensor_msgs/CameraInfo.
+No ROS import: the node turns a :class:`CameraCalibration` into sensor_msgs/CameraInfo;
+:meth:`CameraCalibration.camera_model` gives the ``geometry.camera.CameraModel`` the
+predictor takes.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+
+from rejshand_ros.geometry.camera import CameraModel
 
 DISTORTION_MODELS = ("plumb_bob", "rational_polynomial", "equidistant", "")
 
@@ -129,6 +133,12 @@ class CameraCalibration:
                "distortion_coefficients": block(self.D), "rectification_matrix": block(self.R),
                "projection_matrix": block(self.P)}
         return yaml.safe_dump(doc, sort_keys=False)
+
+    def camera_model(self) -> CameraModel:
+        """The camera model of this calibration (``CameraModel.from_camera_info``: a
+        distortion model OpenCV cannot run with non-zero coefficients is a ValueError)."""
+        return CameraModel.from_camera_info(self.K, self.D, self.distortion_model,
+                                            self.width, self.height)
 
     def check_size(self, width: int, height: int, where: str = "") -> None:
         """Raise CalibrationError unless the calibration is for ``width`` x ``height``."""

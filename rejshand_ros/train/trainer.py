@@ -25,9 +25,9 @@ import torch.distributed as dist
 from torch.utils.data import DataLoader, Sampler
 
 from rejshand_ros.data.dataset import quiet_worker
-from rejshand_ros.model.model_file import load_training_state, save_training_state
 from rejshand_ros.train.config import TrainConfig
 from rejshand_ros.train.task import make_task
+from rejshand_ros.train.training_state import load_training_state, save_training_state
 
 log = logging.getLogger(__name__)
 
