@@ -514,13 +514,12 @@ def _procrustes_mean(truth_joints, iterations: int = 10) -> np.ndarray:
 
 
 @pytest.mark.ros
-@pytest.mark.xfail(strict=True, reason="the shipped pose model is worse than one constant "
-                   "hand: on the border and overlap frames the Procrustes mean of the true "
-                   "poses scores 8.6 mm PA-MPJPE, the model 12.6 mm. The camera-frame mean "
-                   "pose of the baseline above averages hands of different orientations into "
-                   "a shrunken hand (27 mm on these 24 poses): each single true pose used as "
-                   "a constant scores 0.38-0.76x of it (median 0.41x)")
 def test_the_shipped_model_beats_one_constant_hand(hard_cases):
+    """The best single constant hand (the Procrustes mean of the true poses, placed at each
+    true root) is a harder baseline than the camera-frame mean pose above, which averages
+    hands of different orientations into a shrunken hand. On the border and overlap frames
+    rejshand_lite0_real scores 6.1 mm PA-MPJPE against that hand's 9.0 mm (0.68x; the
+    synthetic-only model before it, 12.6 vs 8.6 mm, was worse than the constant)."""
     pred, truths = [], []
     for kind in ("border", "overlap"):
         for _, offline, truth in hard_cases[kind]:
@@ -533,8 +532,9 @@ def test_the_shipped_model_beats_one_constant_hand(hard_cases):
     roots = np.asarray(truths)[:, 9:10]
     constant_mm = float(evaluate_pa(constant[None] + roots, truths))
     model_mm = float(evaluate_pa(pred, truths))
-    print(f"model {model_mm:.1f} mm, one constant hand {constant_mm:.1f} mm")
-    assert model_mm <= MAX_BASELINE_RATIO * constant_mm
+    report = f"model {model_mm:.1f} mm, one constant hand {constant_mm:.1f} mm"
+    print(report)
+    assert model_mm <= 0.8 * constant_mm, report
 
 
 def evaluate_pa(pred_joints, truth_joints) -> float:

@@ -342,13 +342,6 @@ def _publish_until(harness, pub, make_msg, key, nodes, timeout=WAIT_S, every_s=2
                          f"{nodes[0].output[-3000:]}")
 
 
-def _fast_dds_2() -> bool:
-    """Jazzy's wheels (rclpy 7, Fast DDS 2.14) rather than Kilted's (rclpy 9, Fast DDS 3)."""
-    from importlib.metadata import version
-
-    return int(version("ros-rclpy").split(".")[0]) < 9
-
-
 def _counter(harness: Harness, fqn: str, name: str) -> int:
     return int(harness.counters(fqn).get(name, 0))
 
@@ -707,14 +700,11 @@ def test_bad_raw_input_is_counted_warned_once_and_the_next_frame_is_processed(no
         dict(encoding="bgra8", step=4 * WIDTH, data=bytes(4 * WIDTH * HEIGHT)),
         dict(encoding="mono8", step=WIDTH + 16, data=mono.tobytes()),
     ]
-    if not _fast_dds_2():
-        # 4K; mono8 (8.3 MB) fits the 10 MB shared-memory segment of
-        # config/fastdds_profile.xml, 4K rgb8 (25 MB) would go through fragmented UDP,
-        # which is transport-bound and flaky on a loaded machine. Not on Jazzy: its Fast
-        # DDS 2.14 never delivers a sample of ~2 MB or more from a reliable writer to a
-        # best-effort reader (README "ROS 2 distros")
-        valid.append(dict(height=2160, width=3840, encoding="mono8", step=3840,
-                          data=bytes(3840 * 2160)))
+    # 4K; mono8 (8.3 MB) fits the 10 MB shared-memory segment of config/fastdds_profile.xml
+    # (on Jazzy too, now that FASTRTPS_DEFAULT_PROFILES_FILE names it); 4K rgb8 (25 MB)
+    # would go through fragmented UDP, which is transport-bound and flaky on a loaded machine
+    valid.append(dict(height=2160, width=3840, encoding="mono8", step=3840,
+                      data=bytes(3840 * 2160)))
     for fields in valid:
         _, out = _publish_until(harness, io.raw_reliable,
                                 lambda stamp: _raw_msg(stamp, black, **fields), "raw",
