@@ -332,8 +332,9 @@ def test_ability_driver_output_is_digits_in_degrees_in_psyonic_order(side, stand
 @pytest.mark.parametrize("side", SIDES)
 def test_allegro_driver_output_is_forward_command_array_in_controller_order(side, standin_dir):
     """Wonik's allegro_hand_ros2 ForwardCommandController takes Float64MultiArray on
-    /allegro_hand_position_controller/commands in ah_joint00..ah_joint33 order, radians;
-    its joint_state_broadcaster's names convert back to ours."""
+    /allegro_hand_position_controller/commands in ah_joint00..ah_joint33 order (thumb,
+    index, middle, ring; test_urdf_records checks this against Wonik's description),
+    radians; its joint_state_broadcaster's names convert back to ours."""
     from builtin_interfaces.msg import Time
 
     from rejshand_ros.ros.joint_msgs import driver_message
@@ -354,6 +355,9 @@ def test_allegro_driver_output_is_forward_command_array_in_controller_order(side
         driver.check_joints(names)
         q = np.array([0.01 * float(n.split("_")[1]) for n in names])  # joint_<i>.0 -> i
         message = driver_message(output, output.values(names, q), Time(sec=1), 0.1)
-        np.testing.assert_allclose(message.data, 0.01 * np.arange(16))
+        index = range(0, 4) if side == "right" else range(8, 12)  # dex-urdf's left: mirrored
+        ring = range(8, 12) if side == "right" else range(0, 4)
+        order = [*range(12, 16), *index, *range(4, 8), *ring]
+        np.testing.assert_allclose(message.data, 0.01 * np.array(order))
         back = driver.measured_positions(names_driver, list(message.data), names)
         np.testing.assert_allclose(back, q)
