@@ -22,8 +22,10 @@ Shipped configs live in ``config/retargeting/`` and are named
 A relative ``urdf_path`` is looked up in the user's URDF directory first (``urdf_dir``;
 e.g. a checkout of the robot vendor's description package), then in the package's own
 ``config/robots/`` (which holds ``rejshand_hand``). Configs for commercial hands
-(Allegro, LEAP, Shadow, Inspire, Ability) point at URDFs the user supplies, because
-those URDFs are not under a licence this package can ship.
+(Allegro, LEAP, Shadow, Inspire, Ability) point at URDFs the user supplies (the package
+ships only its own hand; Shadow's, Inspire's and Ability's URDF licences do not clearly
+allow it). They are checked against records of the public URDFs in
+``config/retargeting/urdf_records`` (``test/test_urdf_records.py``).
 """
 
 from __future__ import annotations
