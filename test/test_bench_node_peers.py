@@ -49,11 +49,10 @@ def test_node_suite_quick_exchanges_messages_over_dds(tmp_path, ros_env):
     for row in (dds, node, model):
         assert row["n"] == 20, row  # --quick: 20 timed rounds, every answer arrived
         assert row["lost"] == 0, row
-    assert dds["median_ms"] > 0
-    # both measured; which is larger is the benchmark's finding, not this test's: on a
-    # loaded machine the in-process model-only rounds can take longer than the node's
-    assert node["median_ms"] > 0 and model["median_ms"] > 0, (node, model)
-    assert rows["overhead"]["median_ms"] > 0
+    assert dds["median_ms"] > 0 and node["median_ms"] > 0 and model["median_ms"] > 0
+    # end to end vs model only is a measurement (the goal below), not a test: on a busy
+    # machine the in-process model run can be the slower one (CI run: 89 vs 59 ms medians)
+    assert np.isfinite(rows["overhead"]["median_ms"])
     # the node's own stage timings came over /diagnostics
     assert float(rows["node_predict"]["median_ms"]) > 0
     (goal,) = result["goals"]

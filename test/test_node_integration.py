@@ -760,6 +760,12 @@ def test_bad_compressed_input_and_default_frame_id(nodes, io):
     assert out.header.frame_id == "fallback_frame"
 
 
+# Fast DDS's shared-memory watchdog (healthy_check_timeout_ms, default 1000) declares a
+# port whose listener has not stirred for about a second broken; the listener then
+# rebuilds it, and whatever was queued is gone.
+SHM_HEALTHY_CHECK_S = 1.0
+
+
 @pytest.mark.parametrize("node_state", ["running", "descheduled"])
 def test_a_burst_of_200_frames_is_absorbed_without_a_backlog(nodes, io, node_state):
     """200 frames back to back; the node answers the burst's newest frame and nothing
@@ -770,11 +776,18 @@ def test_a_burst_of_200_frames_is_absorbed_without_a_backlog(nodes, io, node_sta
     burst; with Fast DDS's default 512-entry shared-memory port queue the burst's newest
     fragments were dropped and the queued ones recycled, so the node got no frame or an
     old one (the CI flake of issue 11). config/fastdds_profile.xml's 4096-entry queue keeps
-    the newest frame of up to ~680 such 320x240 frames from this reliable writer."""
+    the newest frame of up to ~680 such 320x240 frames from this reliable writer.
+
+    What the design promises depends on how long the node could not read: under
+    SHM_HEALTHY_CHECK_S, the burst's newest frame; longer (a very busy machine: publishing
+    the burst itself took that long), Fast DDS may drop the whole queue, and the promise
+    is only that nothing queues: the next frame is answered and nothing older after it."""
     harness, raw, _ = nodes
     before = _fresh(harness, "/hand_pose_node")
+    first_output = len(harness.messages("raw"))
     black = np.zeros((HEIGHT, WIDTH, 3), np.uint8)
     msgs = [_raw_msg(harness.next_stamp(), black) for _ in range(200)]
+    start = time.monotonic()
     if node_state == "descheduled":
         raw.proc.send_signal(signal.SIGSTOP)
     try:
@@ -784,18 +797,27 @@ def test_a_burst_of_200_frames_is_absorbed_without_a_backlog(nodes, io, node_sta
     finally:
         if node_state == "descheduled":
             raw.proc.send_signal(signal.SIGCONT)
-    harness.wait(lambda: _poses_for(harness, "raw", msgs[-1].header.stamp),
-                 "the burst's last frame to be processed", nodes=(raw,))
+    unread_s = time.monotonic() - start
+    if unread_s < 0.9 * SHM_HEALTHY_CHECK_S:
+        harness.wait(lambda: _poses_for(harness, "raw", msgs[-1].header.stamp),
+                     f"the burst's last frame to be processed (published in {unread_s:.2f} s)",
+                     nodes=(raw,))
+        fresh = None
+    else:  # print: says which promise a run checked
+        print(f"the burst took {unread_s:.2f} s to publish: checking that nothing queues")
+        fresh = _good(harness, io, raw)[1]
     after = _fresh(harness, "/hand_pose_node")
-    sent = {_key(x.header.stamp) for x in msgs}
-    order = [_key(m.header.stamp) for m in harness.messages("raw")
-             if _key(m.header.stamp) in sent]
+    outputs = [_key(m.header.stamp) for m in harness.messages("raw")[first_output:]]
+    burst = {_key(x.header.stamp) for x in msgs}
+    order = [key for key in outputs if key in burst]
     delta = {name: int(after[name]) - int(before[name]) for name in (
         "frames_received", "frames_processed", "frames_dropped", "frames_failed")}
-    report = f"{delta}, {len(order)} outputs"
+    report = f"{delta}, {len(order)} burst outputs of {len(outputs)}, {unread_s:.2f} s"
     assert order == sorted(order) and len(set(order)) == len(order), report  # newest wins
     assert len(order) < 200 / 4, report  # the newest frames, not a queue of old ones
-    assert delta["frames_processed"] == len(order) and delta["frames_failed"] == 0, report
+    if fresh is not None:  # no burst frame is answered after the next frame
+        assert outputs[-1] == _key(fresh.header.stamp), report
+    assert delta["frames_processed"] == len(outputs) and delta["frames_failed"] == 0, report
     # nothing is left waiting: each received frame was processed or replaced in the slot
     assert delta["frames_received"] == delta["frames_processed"] + delta["frames_dropped"], \
         report
