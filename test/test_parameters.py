@@ -1,11 +1,12 @@
-"""Node parameters, declared once: YAML files, README tables, validation, descriptors and
-the run-time tuning callback (in-process node; the over-DDS tuning tests are in
-test_retarget_node.py and test_node_integration.py, the namespaced YAML in
-test_sources.py)."""
+"""Node parameters, declared once: YAML files, the tables of docs/parameters.md and the
+README's key-parameter table, validation, descriptors and the run-time tuning callback
+(in-process node; the over-DDS tuning tests are in test_retarget_node.py and
+test_node_integration.py, the namespaced YAML in test_sources.py)."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -37,13 +38,30 @@ def test_yaml_holds_every_parameter_under_wildcard_with_its_default(node, config
     assert config.from_values(values) == config()
 
 
+def _param_docs():
+    spec = importlib.util.spec_from_file_location("param_docs",
+                                                  REPO_ROOT / "scripts" / "param_docs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize("node, config, yaml_name", NODES)
-def test_readme_table_is_the_declaration(node, config, yaml_name):
-    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def test_docs_table_is_the_declaration(node, config, yaml_name):
+    docs = (REPO_ROOT / "docs" / "parameters.md").read_text(encoding="utf-8")
     begin, end = readme_markers(node)
-    block = readme[readme.index(begin) + len(begin):readme.index(end)].strip()
+    block = docs[docs.index(begin) + len(begin):docs.index(end)].strip()
     assert block == markdown_table(config.specs()), \
-        "README table is stale: run .venv/bin/python scripts/param_docs.py"
+        "docs/parameters.md table is stale: run .venv/bin/python scripts/param_docs.py"
+
+
+def test_readme_key_parameter_table_is_the_declaration():
+    param_docs = _param_docs()
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert param_docs.render_readme(readme) == readme, \
+        "README key-parameter table is stale: run .venv/bin/python scripts/param_docs.py"
+    assert "(docs/parameters.md)" in readme, "the README links the full tables"
+    assert param_docs.main(["--check"]) == 0
 
 
 @pytest.mark.parametrize("node, config, yaml_name", NODES)
