@@ -15,10 +15,10 @@ from rejshand_ros.bench.soak_suite import soak_goals, summarize_soak
 MIB = 2 ** 20
 
 # Bounds of the 15 s soak below: the worst of five runs of exactly its command (commit
-# c8e4577, the shared 2-core machine at load 5.6-6.3; README "Reliability") + 50 %.
+# c8e4577, the shared 2-core machine at load 5.6-6.3; docs/reliability.md) + 50 %.
 #   latency p99 / inference period: 5.27, 3.92, 1.81, 5.56, 5.51
 #   RSS growth after warm-up (%):   0.009, 0.076, 0.462, 0.085, 0.148
-# The README's goals (< 2 periods, < 5 %) are judged by the 5-minute soak benchmark.
+# The goals in docs/reliability.md (< 2 periods, < 5 %) are judged by the 5-minute soak benchmark.
 MAX_P99_PERIODS = 5.56 * 1.5
 MAX_RSS_GROWTH_PCT = 0.462 * 1.5
 

@@ -6,7 +6,7 @@ fewer of these renders, see ``test_the_palm_detector_on_synthetic_cold_starts``)
 shipped YAML (smoothing off, reliable QoS, camera_info on); the test publishes synthetic frames whose ground truth
 it knows, one at a time (no drops), and runs the same frames through an offline
 ``HandPipeline`` built from the same parameters. The numbers the thresholds come from
-(shipped models, this machine kind) are in README "The shipped model".
+(shipped models, this machine kind) are in docs/models.md "The shipped model".
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ OVERRIDES = dict(detector="rejshand", detector_score_threshold=0.3,  # its calib
                  camera_timeout=CAMERA_TIMEOUT_S, diagnostics_period=0.5)
 # 3D accuracy is judged against the mean-pose baseline on the same frames (see
 # assert_beats_mean_pose): the model's mean PA-MPJPE must be at most this fraction of the
-# baseline's. The shipped model (README "The shipped model": 0.21x on held-out synthetic
+# baseline's. The shipped model (docs/models.md "The shipped model": 0.21x on held-out synthetic
 # crops) gives 0.27x on the tracked sequence, 0.28x on the border scenes and 0.37x on the
 # overlapping hands here (`pytest test/test_node_accuracy.py -rP` prints them); 0.5 leaves
 # room for frames that change with a retrained model. 2D error is relative to the hand's
@@ -171,7 +171,7 @@ def test_the_rejshand_detector_matches_95_percent_at_iou_half(cold_start_rates):
 
 def test_the_palm_detector_on_synthetic_cold_starts(palm_cold_start_rates):
     """The default detector is trained on real photos; these renders are outside what it
-    saw. Measured (README "Detectors"): located in 78 % of these 40 frames (MediaPipe
+    saw. Measured (docs/models.md "Detectors"): located in 78 % of these 40 frames (MediaPipe
     Hands' own pipeline finds 62 % of them), IoU >= 0.5 with the keypoint box x 1.25 in
     60 % (its box is rolled upright and sized ~1.35x the upright keypoint box)."""
     located, matched = palm_cold_start_rates

@@ -857,7 +857,7 @@ def test_overload_keeps_frame_age_under_two_inference_periods(nodes, io):
     # 1-1.5 periods; frames queued behind each other would age by whole periods per
     # frame. Median: the design's bound. p90: 4.5 periods = the worst of three runs on
     # a loaded 2-core machine (2.9: descheduling delays single outputs) + 50 %; the tail
-    # under load is measured by the soak benchmark (README "Reliability"), not here.
+    # under load is measured by the soak benchmark (docs/reliability.md), not here.
     assert np.median(ages) < 2 * inference_period, report
     assert np.percentile(ages, 90) < 4.5 * inference_period, report
     assert int(after["frames_dropped"]) - int(before["frames_dropped"]) >= len(sent) // 3

@@ -241,9 +241,10 @@ def test_node_with_mediapipe_publishes_the_hand_of_a_synthetic_frame(mediapipe_n
 @pytest.mark.ros
 def test_a_crashed_mediapipe_worker_is_restarted_and_the_next_frame_answered(
         mediapipe_node):
-    """README: a worker crash is logged, counted, and the worker restarted. The worker is
-    killed while a frame is in flight: stopped (SIGSTOP) before the frame reaches the
-    node, so the node is blocked sending it, then killed (SIGKILL)."""
+    """docs/models.md "MediaPipe estimator": a worker crash is logged, counted, and the
+    worker restarted. The worker is killed while a frame is in flight: stopped (SIGSTOP)
+    before the frame reaches the node, so the node is blocked sending it, then killed
+    (SIGKILL)."""
     node = mediapipe_node
     image = _frame()[0]
     _answered(node, image, "a frame before the crash")  # the stream is running

@@ -171,8 +171,8 @@ def test_installed_node_executable_starts_with_its_venv_python(tmp_path):
 
 
 def test_launcher_is_also_a_python_script(tmp_path):
-    """torchrun (README: `torchrun ... $(which rejshand-train)`) runs the file with its own
-    Python: the shell part must then be an inert string."""
+    """torchrun (docs/training.md: `torchrun ... $(which rejshand-train)`) runs the file with
+    its own Python: the shell part must then be an inert string."""
     launcher = _launcher(tmp_path, "/nonexistent/python")
     result = subprocess.run([sys.executable, str(launcher), "x"], capture_output=True,
                             text=True, timeout=60, env={"PATH": "/usr/bin:/bin", "PYTHONPATH":

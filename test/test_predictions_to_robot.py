@@ -7,7 +7,7 @@ low-pass filter, input-age limit, follow the same handedness; one right and one 
 rejshand_hand, engaged). This process publishes independent synthetic scenes with known
 truth, each held for REPEATS frames PERIOD s apart (a hand held still), and records the
 commands. The protocol and the baseline (retargeting one constant mean hand) are in
-``rejshand_ros.retarget.teleop_eval``; README "Retargeting" quotes the numbers this test
+``rejshand_ros.retarget.teleop_eval``; docs/retargeting.md quotes the numbers this test
 prints (``pytest test/test_predictions_to_robot.py -rP``).
 """
 

@@ -265,8 +265,9 @@ def test_the_shipped_model_sees_real_hands():
 
 
 def test_bring_your_own_hands_at_toy_size(tmp_path, mediapipe_python):
-    """The README workflow: label your photos with the teacher, fine-tune the shipped model
-    from its weights (config/train/finetune_own_hands.yaml), predict with the result."""
+    """docs/training.md "Bring your own hands": label your photos with the teacher,
+    fine-tune the shipped model from its weights (config/train/finetune_own_hands.yaml),
+    predict with the result."""
     import yaml
 
     from rejshand_ros.model.model_file import load_model_file

@@ -14,7 +14,7 @@ Suite module API (every suite follows it; the CLI imports suites lazily by name)
   ``{"suite": str, "rows": list[dict], "markdown": str,
   "goals": list[{"goal": str, "value": float, "target": str, "met": bool}]}``;
   rows are flat, JSON-serialisable dicts (times in ms, ratios as plain floats);
-  ``markdown`` is the suite's table(s), ready to paste into README;
+  ``markdown`` is the suite's table(s), ready to paste into docs/benchmarks.md;
 - a suite that cannot run here (missing module, no rclpy, no mediapipe, no GPU) raises
   ``SuiteSkipped(reason)`` from ``rejshand_ros.bench.common``; the CLI reports it as
   skipped with the reason, and an ImportError raised while importing the suite module is

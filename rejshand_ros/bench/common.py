@@ -155,7 +155,7 @@ def machine_info() -> dict[str, Any]:
 
 
 def machine_line(info: Mapping[str, Any]) -> str:
-    """One line for README / reports."""
+    """One line for docs/benchmarks.md / reports."""
     parts = [f"{info['cpu']} ({info['cores']} cores)"]
     if info.get("gpu"):
         parts.append(f"{info['gpu']} (CUDA {info.get('cuda')})")

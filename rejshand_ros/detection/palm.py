@@ -52,7 +52,7 @@ class PalmBoxConfig:
     shift: the box centre moves this many palm-box heights along the wrist -> middle-MCP
     direction (MediaPipe: 0.5). scale: hand box side = the palm box's longer side x scale
     (MediaPipe: 2.6 for its landmark model; ours is sized for the pose network's crops,
-    the keypoint box in the upright frame x ~1.5, measured on real frames: see README
+    the keypoint box in the upright frame x ~1.5, measured on real frames: see docs/models.md
     "Detectors")."""
 
     shift: float = 0.5

@@ -1,7 +1,7 @@
 """MediaPipe Hands' answer for one hand -> our HandPrediction (pure, no mediapipe import).
 
-Conventions, checked on synthetic frames with known ground truth (README "Real cameras
-today: MediaPipe estimator"):
+Conventions, checked on synthetic frames with known ground truth (docs/models.md
+"MediaPipe estimator"):
 
 - keypoints: MediaPipe's 21 landmarks are in our order (FreiHAND / MediaPipe), no permutation;
 - ``uv``: MediaPipe's normalised image landmarks times the image size, pixels;

@@ -1,7 +1,7 @@
 """The image source node's parameters, each declared once (``param_specs``).
 
 The fields of :class:`ImageSourceConfig` are the declaration; ``config/image_source.yaml``
-and the README table are checked against it. All are read-only after start-up (the
+and the docs/parameters.md table are checked against it. All are read-only after start-up (the
 source is opened once).
 """
 

@@ -4,8 +4,8 @@ onto the core's configs (PredictorConfig, PipelineConfig, the detector's argumen
 The fields of :class:`HandPoseNodeConfig` are the declaration: default, description,
 range or choices, and whether the parameter may change at run time (tunable: tracking,
 detection cadence and smoothing; the models, device and topics are read-only).
-``config/hand_pose.yaml`` and the README table are checked against it. No rclpy import at
-module level: the mappings are tested without ROS.
+``config/hand_pose.yaml`` and the docs/parameters.md table are checked against it. No rclpy
+import at module level: the mappings are tested without ROS.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The retarget node's parameters, each declared once (``param_specs``).
 
 The fields of :class:`RetargetNodeConfig` are the declaration; ``config/retarget.yaml``
-and the README table are checked against it. The command shaping (``low_pass_alpha``,
+and the docs/parameters.md table are checked against it. The command shaping (``low_pass_alpha``,
 ``max_rate``, ``max_joint_velocity``) and the safety timeouts are tunable at run time; the
 robot, its files, the topics, the hand selection and the QoS are read-only.
 """
