@@ -7,7 +7,7 @@ then backbone-only vs full network on the fastest path (head overhead). The base
 eager fp32 in eval mode under ``torch.inference_mode``, not reparameterised.
 
 Full run: fastvit_t8 and fastvit_ma36 at the paper's 224 px, random weights (timing and
-agreement do not depend on training). ``--quick``: the shipped fastvit_t8 128 px model.
+agreement do not depend on training). ``--quick``: the shipped pose model (its backbone and input size).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("model suite")
     group.add_argument("--model-backbones", default=None,
                        help="comma-separated timm backbones (default: fastvit_t8,fastvit_ma36 "
-                       "at 224 px; --quick: the shipped fastvit_t8 model)")
+                       "at 224 px; --quick: the shipped pose model)")
     group.add_argument("--model-input-size", type=int, default=224,
                        help="crop side in px for random-weight models (default 224)")
     group.add_argument("--model-no-compile", action="store_true",

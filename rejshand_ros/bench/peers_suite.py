@@ -150,7 +150,7 @@ def measure(worker, ours: OurPipeline, images: list[np.ndarray], sequence_of: li
 TITLES = {MEDIAPIPE: "MediaPipe Hands 0.10.14, full pipeline (tracking mode)",
           OURS: "ReJSHand default CPU pipeline (detect, track, predict, smooth)"}
 ALONE_TITLES = {MEDIAPIPE: "MediaPipe hand landmark model alone (TFLite XNNPACK, 224 px)",
-                OURS: "ReJSHand pose model alone (Predictor.run_crops, 128 px)"}
+                OURS: "ReJSHand pose model alone (Predictor.run_crops, its input size)"}
 
 
 def summary_rows(measured: dict[str, Any], truths: list[list[np.ndarray]],
