@@ -219,12 +219,6 @@ def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
     assert refused.returncode == 1 and "3.10, 3.11 or 3.12" in refused.stderr
 
 
-# Function-level imports count too. Pending (issue 16, step 3): rejshand-predict builds the
-# MediaPipe pipeline through ros/pipeline_setup, which is ROS-free but lives in ros/ and
-# takes the node's HandPoseNodeConfig; moving it into the core touches the node.
-ROS_IMPORT_PENDING = {"rejshand_ros.cli.predict"}
-
-
 def _imports_of_every_module() -> dict[str, set[str]]:
     """module -> every module named by any import statement in it (ast, all levels)."""
     import ast
@@ -258,7 +252,7 @@ def test_only_the_ros_shell_imports_ros():
     for module, names in sorted(graph.items()):
         in_shell = module.startswith("rejshand_ros.ros")
         allowed = in_shell or module.startswith("rejshand_ros.bench") \
-            or module in ("rejshand_ros.cli.bench_retarget", *ROS_IMPORT_PENDING)
+            or module == "rejshand_ros.cli.bench_retarget"
         for name in sorted(names):
             if not allowed and (name.split(".")[0] == "rclpy"
                                 or name.startswith("rejshand_ros.ros")):

@@ -72,6 +72,7 @@ def _make_node_class():
     from rejshand_ros.images import ImageConversionError
     from rejshand_ros.msg import HandMesh, HandPoseArray
     from rejshand_ros.overlay import draw_hands
+    from rejshand_ros.pipeline_setup import build_pipeline
     from rejshand_ros.ros import markers as marker_msgs
     from rejshand_ros.ros.camera_input import (camera_model_from_info, compressed_msg_to_rgb,
                                                image_msg_to_rgb, rgb_to_image_msg,
@@ -80,7 +81,6 @@ def _make_node_class():
     from rejshand_ros.ros.diagnostics import NodeStats, diagnostic_array, stats_status
     from rejshand_ros.ros.node_params import declare_parameters
     from rejshand_ros.ros.param_specs import add_tuning_callback
-    from rejshand_ros.ros.pipeline_setup import build_pipeline
     from rejshand_ros.ros.tf_frames import tf_message, wrist_transforms
     from rejshand_ros.ros.throttled_log import ThrottledWarnings
 
@@ -91,7 +91,7 @@ def _make_node_class():
         def __init__(self, node_name: str = "hand_pose_node") -> None:
             super().__init__(node_name)
             self.cfg = cfg = declare_parameters(self)
-            self.parts = build_pipeline(cfg)
+            self.parts = build_pipeline(cfg.pipeline_settings())
             self.pipeline = self.parts.pipeline
             self.info = self.parts.info
             self.stats = NodeStats()
@@ -147,7 +147,7 @@ def _make_node_class():
             changed = {name: value for name, value in vars(cfg).items()
                        if getattr(self.cfg, name) != value}
             with self.pipeline_lock:  # waits for the frame in progress
-                self.parts.retune(cfg)
+                self.parts.retune(cfg.pipeline_settings())
                 self.cfg = cfg
             self.get_logger().info(f"parameters changed: {changed}")
 
@@ -366,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     from rejshand_ros.ros.runtime import run_node
 
     def startup_errors():
-        from rejshand_ros.ros.pipeline_setup import StartupError
+        from rejshand_ros.pipeline_setup import StartupError
 
         return (StartupError,)
 
