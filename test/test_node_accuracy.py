@@ -52,9 +52,10 @@ def _node_values() -> dict:
 
 def _offline_pipeline():
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
-    from rejshand_ros.ros.pipeline_setup import build_pipeline
+    from rejshand_ros.pipeline_setup import build_pipeline
 
-    return build_pipeline(HandPoseNodeConfig.from_values(_node_values())).pipeline
+    return build_pipeline(HandPoseNodeConfig.from_values(_node_values())
+                          .pipeline_settings()).pipeline
 
 
 def _box(uv: np.ndarray) -> np.ndarray:

@@ -572,45 +572,45 @@ def _rewrite_metadata(source: Path, target: Path, **config_changes) -> None:
                           r"rejshand-detector"),
 ])
 def test_startup_refuses_bad_model_files_naming_the_file(model_files, pose, detector, match):
-    from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
 
     cfg = HandPoseNodeConfig(model_path=str(model_files[pose]), device="cpu",
                              detector="rejshand",
                              detector_model_path=str(model_files[detector]))
     with pytest.raises(StartupError, match=match):
-        build_pipeline(cfg)
+        build_pipeline(cfg.pipeline_settings())
 
 
 def test_startup_refuses_a_detector_file_of_the_other_kind(model_files):
-    from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
 
     cfg = HandPoseNodeConfig(model_path=str(model_files["pose"]), device="cpu",
                              detector_model_path=str(model_files["detector"]))  # palm
     with pytest.raises(StartupError, match=r"detector\.safetensors: detector palm: not a "
                        r"readable TFLite model.*expected MediaPipe's palm detection model"
                        r".*set the parameters detector"):
-        build_pipeline(cfg)
+        build_pipeline(cfg.pipeline_settings())
 
 
 def test_startup_builds_the_pipeline_and_refuses_unavailable_options(model_files):
     import torch
 
-    from rejshand_ros.ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
 
     cfg = dict(model_path=str(model_files["pose"]), detector="rejshand",
                detector_model_path=str(model_files["detector"]), device="cpu")
-    parts = build_pipeline(HandPoseNodeConfig(**cfg, max_hands=3))
+    parts = build_pipeline(HandPoseNodeConfig(**cfg, max_hands=3).pipeline_settings())
     assert parts.predictor.model_id == "tiny" and parts.detector_model_id == "tiny_detector"
     assert parts.pipeline.config.tracker.max_hands == 3 and parts.detector.max_hands == 3
     missing = model_files["pose"].parent / "no_venv" / "bin" / "python"
     with pytest.raises(StartupError, match=rf"MediaPipe interpreter {re.escape(str(missing))} "
                        r"does not exist.*bash scripts/setup_peers\.sh"):
         build_pipeline(HandPoseNodeConfig(**cfg, estimator="mediapipe",
-                                          mediapipe_python=str(missing)))
+                                          mediapipe_python=str(missing)).pipeline_settings())
     if not torch.cuda.is_available():
         with pytest.raises(StartupError, match="no CUDA device"):
             build_pipeline(HandPoseNodeConfig(**dict(cfg, device="cuda"),
-                                              cuda_fallback="refuse"))
+                                              cuda_fallback="refuse").pipeline_settings())
 
 
 def test_node_help_needs_no_ros(capsys):

@@ -219,34 +219,118 @@ def test_setup_peers_takes_the_first_working_python_of_312_311_310(tmp_path):
     assert refused.returncode == 1 and "3.10, 3.11 or 3.12" in refused.stderr
 
 
-# Function-level imports count too. Pending (issue 16, step 3): rejshand-predict builds the
-# MediaPipe pipeline through ros/pipeline_setup, which is ROS-free but lives in ros/ and
-# takes the node's HandPoseNodeConfig; moving it into the core touches the node.
-ROS_IMPORT_PENDING = {"rejshand_ros.cli.predict"}
-
-
-def _imports_of_every_module() -> dict[str, set[str]]:
-    """module -> every module named by any import statement in it (ast, all levels)."""
+def _import_statements() -> dict[str, list[tuple[str, list[str]]]]:
+    """module -> (base, names) of every import statement in it (ast, all levels):
+    ``import a.b`` gives ("a.b", []), ``from x import y, z`` ("x", ["y", "z"]), relative
+    bases resolved."""
     import ast
 
     root = REPO / "rejshand_ros"
-    graph = {}
+    statements = {}
     for path in root.rglob("*.py"):
         parts = list(path.relative_to(REPO).with_suffix("").parts)
         package = parts[:-1]
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        names = set()
+        found = []
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Import):
-                names |= {alias.name for alias in node.names}
+                found += [(alias.name, []) for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
                 base = node.module or ""
                 if node.level:
                     up = package[:len(package) - node.level + 1]
                     base = ".".join(up + ([node.module] if node.module else []))
-                names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
-        graph[name] = names
+                found.append((base, [alias.name for alias in node.names]))
+        statements[name] = found
+    return statements
+
+
+def _imports_of_every_module() -> dict[str, set[str]]:
+    """module -> every module named by any import statement in it (ast, all levels)."""
+    return {module: {name for base, names in found
+                     for name in (base, *(f"{base}.{n}" for n in names))}
+            for module, found in _import_statements().items()}
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """module -> the package's modules its import statements load, at any level:
+    ``from pkg import sub`` -> pkg.sub when that is a module, else pkg;
+    ``import a.b.c`` -> the longest of a.b.c, a.b that is a module."""
+    statements = _import_statements()
+    modules = set(statements)
+    graph = {}
+    for module, found in statements.items():
+        targets = set()
+        for base, names in found:
+            for name in names:
+                if f"{base}.{name}" in modules:
+                    targets.add(f"{base}.{name}")
+                elif base in modules:
+                    targets.add(base)
+            if not names:
+                parts = base.split(".")
+                while parts and ".".join(parts) not in modules:
+                    parts.pop()
+                if parts:
+                    targets.add(".".join(parts))
+        graph[module] = targets - {module}
     return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """One shortest cycle through each strongly connected component of ``graph`` that has
+    more than one module (Tarjan's algorithm, then a breadth-first search)."""
+    index, low, stack, on_stack, components = {}, {}, [], set(), []
+
+    def connect(start: str) -> None:  # iterative Tarjan
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph[child]))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    components.append(set(component))
+
+    for module in sorted(graph):
+        if module not in index:
+            connect(module)
+    cycles = []
+    for component in components:
+        start = min(component)
+        paths, seen = [[start]], {start}
+        while paths:
+            path = paths.pop(0)
+            nexts = sorted(graph[path[-1]] & component)
+            if start in nexts:
+                cycles.append(path + [start])
+                break
+            for child in nexts:
+                if child not in seen:
+                    seen.add(child)
+                    paths.append(path + [child])
+    return sorted(cycles)
 
 
 def test_only_the_ros_shell_imports_ros():
@@ -258,7 +342,7 @@ def test_only_the_ros_shell_imports_ros():
     for module, names in sorted(graph.items()):
         in_shell = module.startswith("rejshand_ros.ros")
         allowed = in_shell or module.startswith("rejshand_ros.bench") \
-            or module in ("rejshand_ros.cli.bench_retarget", *ROS_IMPORT_PENDING)
+            or module == "rejshand_ros.cli.bench_retarget"
         for name in sorted(names):
             if not allowed and (name.split(".")[0] == "rclpy"
                                 or name.startswith("rejshand_ros.ros")):
@@ -266,3 +350,13 @@ def test_only_the_ros_shell_imports_ros():
             if in_shell and name.startswith("rejshand_ros.cli"):
                 offending.append(f"{module} imports {name}")
     assert not offending, "\n".join(offending)
+
+
+def test_no_import_circles():
+    """No module of the package imports, at any level (function-level imports too), a
+    module that imports it back, directly or through others."""
+    graph = _module_graph()
+    assert "rejshand_ros.train.trainer" in graph["rejshand_ros.cli.train"]
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+    cycles = _cycles(graph)
+    assert not cycles, "import circles:\n" + "\n".join(" -> ".join(c) for c in cycles)

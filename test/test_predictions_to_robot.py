@@ -125,8 +125,7 @@ def _teleops():
     from rejshand_ros.retarget.config import load_robot_config, robot_config_path
     from rejshand_ros.retarget.selection import SelectionPolicy
     from rejshand_ros.retarget.teleop import Teleoperation
-    from rejshand_ros.ros.retarget_node import controller_config
-    from rejshand_ros.ros.retarget_params import RetargetNodeConfig
+    from rejshand_ros.ros.retarget_params import RetargetNodeConfig, controller_config
 
     return {side: Teleoperation(load_robot_config(robot_config_path("rejshand_hand", side.value)),
                                 controller_config(RetargetNodeConfig()), SelectionPolicy())

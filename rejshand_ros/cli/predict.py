@@ -112,15 +112,18 @@ class Runner:
         self.parts = None
 
     def _build_mediapipe(self, args: argparse.Namespace) -> None:
-        """The node's MediaPipe pipeline (same factory and settings mapping)."""
-        from rejshand_ros.ros.node_params import HandPoseNodeConfig
-        from rejshand_ros.ros.pipeline_setup import build_mediapipe_pipeline
+        """The node's MediaPipe pipeline (same factory, the node's default settings)."""
+        from rejshand_ros.pipeline import PipelineConfig
+        from rejshand_ros.pipeline_setup import PipelineSettings, build_mediapipe_pipeline
+        from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
 
-        cfg = HandPoseNodeConfig(estimator="mediapipe", mediapipe_python=args.mediapipe_python,
-                                 max_hands=args.max_hands,
-                                 presence_threshold=args.presence_threshold,
-                                 smoothing=not args.no_smoothing)
-        self.parts = build_mediapipe_pipeline(cfg)
+        tracker = TrackerConfig(max_hands=args.max_hands,
+                                presence_threshold=args.presence_threshold)
+        settings = PipelineSettings(
+            estimator="mediapipe", mediapipe_python=args.mediapipe_python,
+            pipeline=PipelineConfig(tracker=tracker,
+                                    smoothing=SmoothingConfig(enabled=not args.no_smoothing)))
+        self.parts = build_mediapipe_pipeline(settings)
         self.pipeline = self.parts.pipeline
         self.model_file, self.model_id = self.parts.info.model_file, self.parts.info.model_id
         self.mesh_id, self.faces, self.detector_id = "", None, ""
@@ -216,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         parser.error(str(exc))
     from rejshand_ros.model.model_file import ModelFileError
-    from rejshand_ros.ros.pipeline_setup import StartupError
+    from rejshand_ros.pipeline_setup import StartupError
     from rejshand_ros.sources import CalibrationError, SourceError
 
     start = time.monotonic()

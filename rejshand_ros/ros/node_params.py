@@ -1,5 +1,6 @@
 """hand_pose_node's parameters, each declared once (``param_specs``), and the mappings
-onto the core's configs (PredictorConfig, PipelineConfig, the detector's arguments).
+onto the core's configs (PredictorConfig, PipelineConfig, the detector's arguments,
+and all of them as the PipelineSettings that ``rejshand_ros.pipeline_setup`` builds).
 
 The fields of :class:`HandPoseNodeConfig` are the declaration: default, description,
 range or choices, and whether the parameter may change at run time (tunable: tracking,
@@ -15,6 +16,7 @@ from typing import Any
 
 from rejshand_ros.detection.factory import DetectorSettings
 from rejshand_ros.pipeline import PipelineConfig
+from rejshand_ros.pipeline_setup import PipelineSettings
 from rejshand_ros.predictor import PredictorConfig
 from rejshand_ros.ros.param_specs import NodeConfig, ParamSpec, param
 from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
@@ -159,6 +161,14 @@ class HandPoseNodeConfig(NodeConfig):
                                 score_threshold=self.detector_score_threshold,
                                 max_hands=self.max_hands, num_threads=self.num_threads,
                                 device=device, backend=self.backend)
+
+    def pipeline_settings(self) -> PipelineSettings:
+        """Everything ``build_pipeline`` needs (the detector's device: the predictor's
+        choice, set there)."""
+        return PipelineSettings(estimator=self.estimator, predictor=self.predictor_config(),
+                                detector=self.detector_settings(),
+                                pipeline=self.pipeline_config(),
+                                mediapipe_python=self.mediapipe_python)
 
     def detector_path(self) -> str:
         """The detector file to load (the shipped one of ``detector`` when the parameter

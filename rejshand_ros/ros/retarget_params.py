@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass
 
 from rejshand_ros.retarget.config import RETARGETING_TYPES
+from rejshand_ros.retarget.controller import ControllerConfig
 from rejshand_ros.retarget.selection import FOLLOW_CHOICES
 from rejshand_ros.ros.param_specs import NodeConfig, ParamSpec, param
 
@@ -110,6 +111,23 @@ def camera_to_robot_pose(text: str) -> tuple[float, ...] | None:
         raise ValueError("parameter camera_to_robot must be 'x y z roll pitch yaw' (six "
                          f"numbers, m and rad), got {text!r}")
     return values
+
+
+def controller_config(cfg: RetargetNodeConfig) -> ControllerConfig:
+    """The node's parameters -> ``ControllerConfig``."""
+    return ControllerConfig(
+        max_rate=cfg.max_rate, max_joint_velocity=cfg.max_joint_velocity,
+        time_from_start=cfg.time_from_start, hand_timeout=cfg.hand_timeout,
+        max_input_age=cfg.max_input_age,
+        heartbeat_timeout=cfg.heartbeat_timeout if cfg.heartbeat_topic else 0.0,
+        use_measured_state=bool(cfg.measured_state_topic),
+        measured_state_timeout=cfg.measured_state_timeout)
+
+
+def filter_alpha(cfg: RetargetNodeConfig) -> float | None:
+    """The parameter low_pass_alpha for ``Retargeter.set_low_pass_alpha``: None (the
+    robot config file's filter) when it is negative."""
+    return cfg.low_pass_alpha if cfg.low_pass_alpha >= 0 else None
 
 
 #: the parameter table (declaration order)

@@ -2,13 +2,13 @@
 
 The generic loop (``trainer.py``: devices, precision, DDP, schedule, checkpoints,
 resume, logging) is shared; a task is the part that differs. ``pose`` trains ReJSHand on
-hand crops; other tasks (e.g. a hand detector on full frames) register in ``TASKS``.
+hand crops; other tasks (e.g. a hand detector on full frames) subclass TrainingTask and
+are listed in ``rejshand_ros.train.task_registry``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -172,21 +172,3 @@ class PoseTask(TrainingTask):
                         model_id=config.model_id or Path(config.out_dir).name,
                         training_data_id=config.training_data_id or default_id,
                         crop_roll=data.augment.roll_reference)
-
-
-def _detector_task(config: TrainConfig) -> TrainingTask:
-    # imported here: rejshand_ros.detection.task imports this module (TrainingTask)
-    from rejshand_ros.detection.task import DetectorTask
-
-    return DetectorTask(config)
-
-
-#: task name (TrainConfig.task) -> constructor
-TASKS: dict[str, Callable[[TrainConfig], TrainingTask]] = {"pose": PoseTask,
-                                                          "detector": _detector_task}
-
-
-def make_task(config: TrainConfig) -> TrainingTask:
-    if config.task not in TASKS:
-        raise ValueError(f"unknown task {config.task!r} (known: {', '.join(sorted(TASKS))})")
-    return TASKS[config.task](config)

@@ -26,7 +26,7 @@ from torch.utils.data import DataLoader, Sampler
 
 from rejshand_ros.data.dataset import quiet_worker
 from rejshand_ros.train.config import TrainConfig
-from rejshand_ros.train.task import make_task
+from rejshand_ros.train.task_registry import make_task
 from rejshand_ros.train.training_state import load_training_state, save_training_state
 
 log = logging.getLogger(__name__)
