@@ -227,5 +227,5 @@ def replace_table(text: str, node_name: str, table: str) -> str:
     begin, end = readme_markers(node_name)
     start, stop = text.find(begin), text.find(end)
     if start < 0 or stop < start:
-        raise ValueError(f"README.md lacks the lines {begin!r} ... {end!r}")
+        raise ValueError(f"the document lacks the lines {begin!r} ... {end!r}")
     return text[:start + len(begin)] + "\n" + table + "\n" + text[stop:]

@@ -31,7 +31,7 @@ class DriverPublishers:
                 kind = driver_message_type(output)
             except ImportError as exc:
                 raise ImportError(f"driver output {output.topic} needs {exc.name}: build "
-                                  "that message package (see README Retargeting)") from exc
+                                  "that message package (see docs/retargeting.md)") from exc
             self.publishers.append(node.create_publisher(kind, output.topic, 10))
         node.get_logger().info(
             f"driver output for {robot.driver.package}: "
