@@ -253,3 +253,31 @@ def test_rviz_config_shows_image_markers_and_tf():
     robot = [d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/RobotModel"]
     assert robot[0]["Enabled"] and robot[0]["Description Topic"]["Value"] == "/robot_description"
     assert manager["Global Options"]["Fixed Frame"] == "camera_optical_frame"
+
+
+def test_a_node_that_must_be_killed_is_reported_with_its_last_output(tmp_path):
+    """Bringup.stop escalates SIGINT -> SIGTERM -> SIGKILL; a node it had to kill counts as
+    failed and its last output lines are reported (its log may live in a temp dir)."""
+    import sys
+    from types import SimpleNamespace
+
+    from rejshand_ros.ros.bringup import Bringup, NodeProcess
+
+    said: list[str] = []
+    bringup = Bringup([], prefix=tmp_path, sink=None, say=said.append)
+    stuck = ("import signal, time\n"
+             "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+             "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+             "print('stuck in step 3', flush=True)\n"
+             "time.sleep(60)\n")
+    node = NodeProcess(SimpleNamespace(name="stubborn"), [sys.executable, "-c", stuck],
+                       bringup.env, None, None)
+    bringup.nodes.append(node)
+    deadline = time.monotonic() + 10
+    while not node.last_lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    codes = bringup.stop(timeout=0.5)
+    assert codes == {"stubborn": -signal.SIGKILL}
+    assert ("stubborn", -signal.SIGKILL) in bringup.failed
+    report = [text for text in said if "had to be killed" in text]
+    assert len(report) == 1 and "stuck in step 3" in report[0], said

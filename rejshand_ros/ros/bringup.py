@@ -11,6 +11,7 @@ signal, or when a node exits, and returns non-zero when a node failed.
 from __future__ import annotations
 
 import argparse
+import collections
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 STOP_TIMEOUT_S = 10.0
+#: Lines of each node's output kept to report when it has to be killed.
+LAST_LINES = 40
 
 
 class BringupError(RuntimeError):
@@ -62,6 +65,7 @@ class NodeProcess:
         self.name = spec.name
         self.command = command
         self.log_file = log_file
+        self.last_lines: collections.deque[str] = collections.deque(maxlen=LAST_LINES)
         self.process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         text=True, bufsize=1, start_new_session=True,
@@ -74,6 +78,7 @@ class NodeProcess:
         log = open(self.log_file, "a", buffering=1) if self.log_file else None
         try:
             for line in self.process.stdout:
+                self.last_lines.append(line)
                 if log is not None:
                     log.write(line)
                 if sink is not None:
@@ -188,6 +193,11 @@ class Bringup:
                 time.sleep(0.05)
         for node in self.nodes:
             node.join_output()
+        for name in dict.fromkeys(name for name, code in self.failed if code < 0):
+            node = next(n for n in self.nodes if n.name == name)
+            # where a node hung is in its last words (the log file may live in a temp dir)
+            self.say(f"{name} had to be killed; its last output:\n"
+                     + "".join(node.last_lines).rstrip())
         return {node.name: node.returncode for node in self.nodes}
 
     def run(self, duration: float | None, stop_event: threading.Event,
