@@ -186,7 +186,8 @@ def _cell(text: str) -> str:
             .replace(">", "&gt;"))
 
 
-def _format_value(value: Any) -> str:
+def format_value(value: Any) -> str:
+    """A parameter value as the documentation tables write it."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
@@ -203,10 +204,10 @@ def markdown_table(specs: tuple[ParamSpec, ...]) -> str:
             allowed = " \\| ".join(f"`{c}`" if c else '`""`' for c in spec.choices)
         elif spec.low is not None:
             kind = type(spec.default)
-            allowed = f"[{_format_value(kind(spec.low))}, {_format_value(kind(spec.high))}]"
+            allowed = f"[{format_value(kind(spec.low))}, {format_value(kind(spec.high))}]"
         else:
             allowed = ""
-        lines.append(f"| `{spec.name}` | {_format_value(spec.default)} | {allowed} | "
+        lines.append(f"| `{spec.name}` | {format_value(spec.default)} | {allowed} | "
                      f"{'tunable' if spec.tunable else 'read-only'} | "
                      f"{_cell(spec.description)} |")
     return "\n".join(lines)
