@@ -257,21 +257,27 @@ def test_rviz_config_shows_image_markers_and_tf():
 
 def test_a_node_that_must_be_killed_is_reported_with_its_last_output(tmp_path):
     """Bringup.stop escalates SIGINT -> SIGTERM -> SIGKILL; a node it had to kill counts as
-    failed and its last output lines are reported (its log may live in a temp dir)."""
+    failed and its last output lines are reported (its log may live in a temp dir), with
+    the Python stacks of its threads (asked for before SIGTERM) showing where it hung."""
     import sys
     from types import SimpleNamespace
 
     from rejshand_ros.ros.bringup import Bringup, NodeProcess
+    from rejshand_ros.ros.launch_spec import PACKAGE
 
     said: list[str] = []
     bringup = Bringup([], prefix=tmp_path, sink=None, say=said.append)
     stuck = ("import signal, time\n"
+             "from rejshand_ros.ros.runtime import dump_stacks_on_request\n"
+             "dump_stacks_on_request()\n"
              "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
              "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-             "print('stuck in step 3', flush=True)\n"
-             "time.sleep(60)\n")
-    node = NodeProcess(SimpleNamespace(name="stubborn"), [sys.executable, "-c", stuck],
-                       bringup.env, None, None)
+             "def hang_in_step_3():\n"
+             "    print('stuck in step 3', flush=True)\n"
+             "    time.sleep(60)\n"
+             "hang_in_step_3()\n")
+    node = NodeProcess(SimpleNamespace(name="stubborn", package=PACKAGE),
+                       [sys.executable, "-c", stuck], bringup.env, None, None)
     bringup.nodes.append(node)
     deadline = time.monotonic() + 10
     while not node.last_lines and time.monotonic() < deadline:
@@ -281,3 +287,4 @@ def test_a_node_that_must_be_killed_is_reported_with_its_last_output(tmp_path):
     assert ("stubborn", -signal.SIGKILL) in bringup.failed
     report = [text for text in said if "had to be killed" in text]
     assert len(report) == 1 and "stuck in step 3" in report[0], said
+    assert "in hang_in_step_3" in report[0], report[0]  # the stack dump

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 STOP_TIMEOUT_S = 10.0
-#: Lines of each node's output kept to report when it has to be killed.
-LAST_LINES = 40
+#: Lines of each node's output kept to report when it has to be killed (its stack dump
+#: included).
+LAST_LINES = 120
 
 
 class BringupError(RuntimeError):
@@ -182,6 +183,8 @@ class Bringup:
         for node in reversed(self.nodes):
             node.signal(signal.SIGINT)
         for signum, wait in ((None, timeout), (signal.SIGTERM, 3.0), (signal.SIGKILL, 3.0)):
+            if signum == signal.SIGTERM:
+                self._ask_for_stacks()
             if signum is not None:
                 for node in self.nodes:
                     if node.returncode is None:
@@ -199,6 +202,20 @@ class Bringup:
             self.say(f"{name} had to be killed; its last output:\n"
                      + "".join(node.last_lines).rstrip())
         return {node.name: node.returncode for node in self.nodes}
+
+    def _ask_for_stacks(self, wait: float = 0.5) -> None:
+        """Ask the package's nodes still running for their threads' stacks
+        (``runtime.STACK_DUMP_SIGNAL``; other packages' nodes are not sent it: it would
+        kill them), so a node that ignored SIGINT shows where it hung."""
+        from rejshand_ros.ros.launch_spec import PACKAGE
+        from rejshand_ros.ros.runtime import STACK_DUMP_SIGNAL
+
+        stuck = [node for node in self.nodes if node.returncode is None
+                 and getattr(node.spec, "package", None) == PACKAGE]
+        for node in stuck:
+            node.signal(STACK_DUMP_SIGNAL)
+        if stuck:
+            time.sleep(wait)
 
     def run(self, duration: float | None, stop_event: threading.Event,
             tick: Callable[[], str | None] | None = None, tick_period: float = 0.1) -> int:

@@ -245,10 +245,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--duration must be > 0")
     if args.rate <= 0:
         parser.error("--rate must be > 0")
-    from rejshand_ros.ros.runtime import prepare_environment, require_rclpy
+    from rejshand_ros.ros.runtime import (dump_stacks_on_request, prepare_environment,
+                                          require_rclpy)
 
     require_rclpy()
     prepare_environment()
+    dump_stacks_on_request()
     if args.play:
         from rejshand_ros.ros.mcap_io import McapFileError
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +36,17 @@ def prepare_environment(env: dict[str, str] | None = None) -> dict[str, str]:
         if not env.get(key):
             env[key] = chosen or str(config_path("fastdds_profile.xml"))
     return env
+
+
+#: The signal on which every process of this package writes all its threads' Python stacks
+#: to stderr (``rejshand-bringup`` sends it to a node that ignores SIGINT before killing it).
+STACK_DUMP_SIGNAL = signal.SIGUSR1
+
+
+def dump_stacks_on_request() -> None:
+    """Write every thread's stack to stderr on :data:`STACK_DUMP_SIGNAL`, even while a
+    thread is stuck in native code holding the GIL (``faulthandler`` works at C level)."""
+    faulthandler.register(STACK_DUMP_SIGNAL, file=sys.stderr, all_threads=True)
 
 
 def require_rclpy() -> None:
@@ -104,6 +117,7 @@ def run_node(name: str, usage: str, make_node: Callable[[], "Node"],
         return 0
     require_rclpy()
     prepare_environment()
+    dump_stacks_on_request()
     import rclpy
     from rclpy.exceptions import ParameterException
 
