@@ -2,7 +2,7 @@
 
 usage: python scripts/ship_weights.py --pose runs/real_hands/model_best.safetensors \
            [--training-data-id ID] --detector runs/detector/model_best.safetensors
-Writes the files rejshand_ros.predictor.default_model_path() and
+Writes the files rejshand_ros.perception.predictor.default_model_path() and
 rejshand_ros.detection.detector.default_detector_path() name.
 """
 
@@ -25,7 +25,7 @@ def main() -> int:
     from rejshand_ros.detection.detector import default_detector_path
     from rejshand_ros.detection.model import load_detector_file, save_detector_file
     from rejshand_ros.model.model_file import load_model_file, save_model_file
-    from rejshand_ros.predictor import default_model_path
+    from rejshand_ros.perception.predictor import default_model_path
 
     if args.pose:
         model, meta = load_model_file(args.pose)

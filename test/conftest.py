@@ -51,7 +51,7 @@ def _hand_pose_array(pose, stamp_ns, *, nan=False, side="right", frame="camera_o
     import numpy as np
     from std_msgs.msg import Header
 
-    from rejshand_ros.prediction import HandPrediction
+    from rejshand_ros.perception.hand_prediction import HandPrediction
     from rejshand_ros.retarget import human_poses
     from rejshand_ros.ros.conversions import predictions_to_array
 

@@ -143,14 +143,14 @@ def test_quick_pipeline_stages_and_preprocessing_share(quick_report):
 def test_auto_resolves_to_the_measured_fast_path(backend, precision, device, expected):
     import torch
 
-    from rejshand_ros.inference import resolve_path
+    from rejshand_ros.perception.inference import resolve_path
 
     assert resolve_path(backend, precision, torch.device(device)) == expected
 
 
 def test_node_default_is_the_fast_path_and_warms_up(monkeypatch):
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-    from rejshand_ros.predictor import Predictor
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.predictor import Predictor
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
 
     predictor = Predictor(HandPoseNodeConfig(device="cpu").predictor_config())

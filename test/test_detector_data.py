@@ -11,7 +11,7 @@ from rejshand_ros.data.freihand import DatasetError
 from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig
 from rejshand_ros.detection.config import DetectorTrainSettings
 from rejshand_ros.detection.dataset import FullFrameDataset
-from rejshand_ros.detection.frames import load_frames, save_frames
+from rejshand_ros.detection.annotations import load_frames, save_frames
 
 SETTINGS = DetectorTrainSettings.from_dict(
     {"model": {"backbone": "test_convnext", "input_size": 128, "feature_strides": [8, 16, 32]}})

@@ -11,7 +11,7 @@ from rejshand_ros.detection.losses import detector_losses
 from rejshand_ros.detection.model import (HandDetectorNet, load_detector_file,
                                           read_detector_metadata, save_detector_file)
 from rejshand_ros.model.model_file import ModelFileError
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 
 TINY = DetectorConfig(backbone="test_convnext", input_size=128, feature_strides=(8, 16, 32),
                       neck_channels=32, head_channels=32)

@@ -14,7 +14,7 @@ from torch.utils.data import default_collate
 from rejshand_ros.cli import eval_detector
 from rejshand_ros.detection.detector import HandDetector
 from rejshand_ros.detection.frame_eval import evaluate_on_frames
-from rejshand_ros.detection.frames import load_frames, save_frames
+from rejshand_ros.detection.annotations import load_frames, save_frames
 from rejshand_ros.detection.model import read_detector_metadata, save_detector_file
 from rejshand_ros.detection.task import DetectorTask
 from rejshand_ros.synth import render_frame

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from rejshand_ros.evaluation import read_pred_json, write_pred_json
+from rejshand_ros.evaluation.freihand import read_pred_json, write_pred_json
 
 EVAL = str(Path(sys.executable).parent / "rejshand-eval")
 

@@ -19,8 +19,8 @@ class BlockRos(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, BlockRos())
 sys.modules["rclpy"] = None
-import rejshand_ros.keypoints
-import rejshand_ros.metrics
+import rejshand_ros.geometry.keypoints
+import rejshand_ros.evaluation.metrics
 import rejshand_ros.geometry.procrustes
 import rejshand_ros.geometry.regressor
 import rejshand_ros.geometry.mano

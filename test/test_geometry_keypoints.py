@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from rejshand_ros import keypoints as kp
+from rejshand_ros.geometry import keypoints as kp
 
 
 def test_layout_is_consistent():
@@ -15,7 +15,6 @@ def test_layout_is_consistent():
         assert kp.PARENTS[joints[0]] == 0
         assert list(kp.PARENTS[list(joints[1:])]) == list(joints[:-1])
         assert joints[-1] in kp.FINGERTIP_JOINTS and kp.JOINT_NAMES[joints[-1]].endswith("tip")
-    assert kp.joint_colors_rgb().shape == (21, 3) and kp.edge_colors_rgb().shape == (20, 3)
     np.testing.assert_array_equal(kp.FLIP_PERMUTATION, np.arange(21))
 
 
@@ -33,10 +32,3 @@ def test_mano_to_freihand_matches_joint_names():
         assert fh_name == mano_name
     pts = np.arange(21 * 3).reshape(21, 3)
     np.testing.assert_array_equal(kp.mano_to_freihand(pts)[1], pts[13])
-
-
-def test_bone_vectors():
-    joints = np.random.default_rng(0).normal(size=(2, 21, 3))
-    bones = kp.bone_vectors(joints)
-    assert bones.shape == (2, 20, 3)
-    np.testing.assert_allclose(bones[:, 7], joints[:, 8] - joints[:, 7])

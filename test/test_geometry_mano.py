@@ -11,13 +11,8 @@ import types
 import numpy as np
 import pytest
 
-from rejshand_ros.geometry.mano import (
-    ManoModel,
-    UnsafePickleError,
-    load_mano,
-    restricted_load,
-)
-from rejshand_ros.keypoints import MANO_FINGERTIP_VERTICES
+from rejshand_ros.geometry.mano import (ManoModel, UnsafePickleError, load_mano, restricted_load)
+from rejshand_ros.geometry.keypoints import MANO_FINGERTIP_VERTICES
 
 
 class _Py2StylePickler(pickle._Pickler):

@@ -4,12 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from rejshand_ros.geometry.regressor import (
-    fit_joint_regressor,
-    mano_regressor_freihand,
-    regress_joints,
-)
-from rejshand_ros.keypoints import MANO_FINGERTIP_VERTICES, MANO_TO_FREIHAND
+from rejshand_ros.geometry.regressor import (fit_joint_regressor, mano_regressor_freihand,
+                                             regress_joints)
+from rejshand_ros.geometry.keypoints import MANO_FINGERTIP_VERTICES, MANO_TO_FREIHAND
 
 
 def _sparse_regressor(rng, num_j=6, num_v=40, per_row=3):

@@ -8,24 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rejshand_ros.hand_model import (
-    LOWER,
-    NAMED_POSES,
-    POSE_MODES,
-    UPPER,
-    HandModel,
-    HandPose,
-    HandShape,
-    clip_to_limits,
-    forward_kinematics,
-    mirror_pose,
-    named_pose,
-    pose_mesh,
-    sample_pose,
-    sample_shape,
-    within_limits,
-)
-from rejshand_ros.keypoints import PARENTS
+from rejshand_ros.hand_model import (LOWER, NAMED_POSES, POSE_MODES, UPPER, HandModel, HandPose,
+                                     HandShape, clip_to_limits, forward_kinematics, mirror_pose,
+                                     named_pose, pose_mesh, sample_pose, sample_shape,
+                                     within_limits)
+from rejshand_ros.geometry.keypoints import PARENTS
 
 PARENTS_EXPECTED = [-1, 0, 1, 2, 3, 0, 5, 6, 7, 0, 9, 10, 11, 0, 13, 14, 15, 0, 17, 18, 19]
 

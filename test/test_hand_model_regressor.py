@@ -3,7 +3,7 @@
 import numpy as np
 
 from rejshand_ros.hand_model import HandModel, joint_regressor, sample_pose, sample_shape
-from rejshand_ros.keypoints import FINGERTIP_JOINTS as TIP_JOINTS
+from rejshand_ros.geometry.keypoints import FINGERTIP_JOINTS as TIP_JOINTS
 
 
 def test_regressor_rows_are_convex_combinations():

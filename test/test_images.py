@@ -5,8 +5,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rejshand_ros.images import (SUPPORTED_ENCODINGS, ImageConversionError, compressed_to_rgb,
-                                 raw_to_rgb, rgb_to_compressed, rgb_to_raw)
+from rejshand_ros.imaging.codecs import (SUPPORTED_ENCODINGS, ImageConversionError,
+                                         compressed_to_rgb, raw_to_rgb, rgb_to_compressed,
+                                         rgb_to_raw)
 
 
 def _image(height=6, width=5, seed=0):

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rejshand_ros.line_worker import LineWorker, WorkerError
+from rejshand_ros.mediapipe_hands.line_worker import LineWorker, WorkerError
 from rejshand_ros.mediapipe_hands.conversion import (MODEL_ID, hand_to_prediction,
                                                      handedness_from_label)
 from rejshand_ros.mediapipe_hands.pipeline import assign_tracks
-from rejshand_ros.prediction import Handedness
-from rejshand_ros.predictor import CameraModel
-from rejshand_ros.tracking.tracks import HandTracker, TrackerConfig
+from rejshand_ros.perception.hand_prediction import Handedness
+from rejshand_ros.perception.predictor import CameraModel
+from rejshand_ros.perception.tracking.tracks import HandTracker, TrackerConfig
 
 K = np.array([[500.0, 0.0, 320.0], [0.0, 500.0, 240.0], [0.0, 0.0, 1.0]])
 
@@ -102,7 +102,7 @@ def test_tracks_follow_the_overlapping_hand_whatever_the_order_mediapipe_gives()
 
 
 def _no_smoothing():
-    from rejshand_ros.tracking.tracks import SmoothingConfig
+    from rejshand_ros.perception.tracking.tracks import SmoothingConfig
 
     return SmoothingConfig(enabled=False)
 
@@ -149,9 +149,9 @@ def synthetic_scores(python: Path, num_scenes: int = 8, frames: int = 3) -> dict
     2D error / box side and handedness accuracy over the frames with the hand found."""
     from rejshand_ros.mediapipe_hands.client import MediaPipeHandsWorker
     from rejshand_ros.mediapipe_hands.pipeline import MediaPipePipeline
-    from rejshand_ros.pipeline import PipelineConfig
+    from rejshand_ros.perception.pipeline import PipelineConfig
     from rejshand_ros.sources.synthetic import SyntheticSource
-    from rejshand_ros.tracking.tracks import SmoothingConfig, square_box
+    from rejshand_ros.perception.tracking.tracks import SmoothingConfig, square_box
 
     pipeline = MediaPipePipeline(MediaPipeHandsWorker(python, max_hands=2),
                                  PipelineConfig(smoothing=SmoothingConfig(enabled=False)))

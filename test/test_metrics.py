@@ -5,16 +5,9 @@ import pytest
 from scipy.spatial.distance import cdist
 from scipy.spatial.transform import Rotation
 
-from rejshand_ros.metrics import (
-    PCK_THRESHOLDS_M,
-    auc,
-    evaluate,
-    f_scores,
-    keypoint_errors,
-    nearest_neighbour_distances,
-    pck_curve,
-    per_keypoint_mean,
-)
+from rejshand_ros.evaluation.metrics import (PCK_THRESHOLDS_M, auc, evaluate, f_scores,
+                                             keypoint_errors, nearest_neighbour_distances,
+                                             pck_curve, per_keypoint_mean)
 
 REQUIRED_KEYS = {"pa_mpjpe_mm", "pa_mpvpe_mm", "mpjpe_mm", "mpvpe_mm", "f5", "f15",
                  "f5_unaligned", "f15_unaligned", "auc_pa_joints"}

@@ -52,7 +52,7 @@ def _node_values() -> dict:
 
 def _offline_pipeline():
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
-    from rejshand_ros.pipeline_setup import build_pipeline
+    from rejshand_ros.perception.pipeline_setup import build_pipeline
 
     return build_pipeline(HandPoseNodeConfig.from_values(_node_values())
                           .pipeline_settings()).pipeline
@@ -80,7 +80,7 @@ def _closest(hands, truth):
 
 def mean_pose(truth_joints) -> np.ndarray:
     """(21, 3) mean root-relative pose (m) of (N, 21, 3) true joints."""
-    from rejshand_ros.keypoints import ROOT_JOINT
+    from rejshand_ros.geometry.keypoints import ROOT_JOINT
 
     truth = np.asarray(truth_joints, np.float64)
     return (truth - truth[:, ROOT_JOINT:ROOT_JOINT + 1]).mean(0)
@@ -94,14 +94,14 @@ def assert_beats_mean_pose(pred_joints, truth_joints, reference=None,
     The baseline predicts one constant hand for every frame: the mean root-relative pose
     of ``truth_joints`` (or of ``reference`` (M, 21, 3) true joints, for frames that all
     show one pose), placed at each frame's true root; PA-MPJPE is the official metric
-    (rejshand_ros.metrics.evaluate). Arrays are (N, 21, 3), metres. Predicting the mean
+    (rejshand_ros.evaluation.metrics.evaluate). Arrays are (N, 21, 3), metres. Predicting the mean
     hand scores 1x. Caveat: the mean is taken in the camera frame (as rejshand-eval's
     baseline), so hands of varied orientation average into a shrunken hand that a fixed
     real hand beats (test_the_shipped_model_beats_one_constant_hand). Re-check a new
     model with ``pytest test/test_node_accuracy.py -rP`` (each test prints its ratio).
     """
-    from rejshand_ros.keypoints import ROOT_JOINT
-    from rejshand_ros.metrics import evaluate
+    from rejshand_ros.geometry.keypoints import ROOT_JOINT
+    from rejshand_ros.evaluation.metrics import evaluate
 
     pred, truth = np.asarray(pred_joints, np.float64), np.asarray(truth_joints, np.float64)
     constant = mean_pose(truth if reference is None else reference)
@@ -322,7 +322,7 @@ def shipped(tmp_path_factory, sequence):
 def _run_both(shipped: ShippedNode, pipeline, frames, restart_each: bool):
     """Each (image, K) through the node and the offline pipeline with the same stamps;
     returns [(node message, offline hands)]."""
-    from rejshand_ros.predictor import CameraModel
+    from rejshand_ros.perception.predictor import CameraModel
 
     results = []
     for index, (image, K) in enumerate(frames):
@@ -540,7 +540,7 @@ def test_the_shipped_model_beats_one_constant_hand(hard_cases):
 
 def evaluate_pa(pred_joints, truth_joints) -> float:
     """Mean PA-MPJPE (mm) by the official metric."""
-    from rejshand_ros.metrics import evaluate
+    from rejshand_ros.evaluation.metrics import evaluate
 
     return float(evaluate(np.asarray(pred_joints, np.float64),
                           np.asarray(truth_joints, np.float64))["pa_mpjpe_mm"])

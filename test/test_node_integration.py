@@ -398,7 +398,7 @@ def _shift(stamp, seconds: float):
 def test_first_frames_raw_and_png_give_identical_hands_with_the_image_header(nodes, io):
     """Same first frame to both nodes: raw rgb8 (best effort) and PNG (reliable)."""
     from rejshand_ros.hand_model import MESH_ID, NUM_VERTICES
-    from rejshand_ros.images import rgb_to_compressed
+    from rejshand_ros.imaging.codecs import rgb_to_compressed
 
     harness, raw, jpeg = nodes
     rgb = _image(1)
@@ -735,7 +735,7 @@ def test_bad_camera_info_is_rejected_counted_and_ignored(nodes, io):
 
 
 def test_bad_compressed_input_and_default_frame_id(nodes, io):
-    from rejshand_ros.images import rgb_to_compressed
+    from rejshand_ros.imaging.codecs import rgb_to_compressed
 
     harness, _, jpeg = nodes
     black = np.zeros((HEIGHT, WIDTH, 3), np.uint8)

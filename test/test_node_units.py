@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rejshand_ros.frame_stream import FrameSlot, StreamMonitor
-from rejshand_ros.keypoints import FINGER_COLORS_RGB, SKELETON_EDGES
-from rejshand_ros.overlay import draw_hands, hand_label
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.predictor import CameraModel
+from rejshand_ros.perception.frame_stream import FrameSlot, StreamMonitor
+from rejshand_ros.geometry.keypoints import FINGER_COLORS_RGB, SKELETON_EDGES
+from rejshand_ros.imaging.overlay import draw_hands, hand_label
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.perception.predictor import CameraModel
 from rejshand_ros.ros.node_params import PARAMETERS, HandPoseNodeConfig
 from rejshand_ros.ros.param_specs import descriptor
 from rejshand_ros.ros.runtime import prepare_environment
@@ -225,7 +225,7 @@ def test_quaternion_matches_the_rotation():
 def test_wrist_transforms_one_per_side_for_absolute_hands():
     from std_msgs.msg import Header
 
-    from rejshand_ros.retarget.frames import wrist_rotation
+    from rejshand_ros.retarget.wrist_frame import wrist_rotation
     from rejshand_ros.ros.tf_frames import wrist_transforms
 
     header = Header(frame_id="cam")
@@ -255,7 +255,7 @@ def test_root_relative_wrists_keep_their_orientation_without_camera_info():
     from scipy.spatial.transform import Rotation
     from std_msgs.msg import Header
 
-    from rejshand_ros.retarget.frames import wrist_rotation
+    from rejshand_ros.retarget.wrist_frame import wrist_rotation
     from rejshand_ros.ros.tf_frames import wrist_transforms
 
     header = Header(frame_id="cam")
@@ -459,7 +459,7 @@ def test_image_messages_to_rgb_and_back():
     from sensor_msgs.msg import CompressedImage, Image
     from std_msgs.msg import Header
 
-    from rejshand_ros.images import ImageConversionError, rgb_to_compressed
+    from rejshand_ros.imaging.codecs import ImageConversionError, rgb_to_compressed
     from rejshand_ros.ros.camera_input import (compressed_msg_to_rgb, image_msg_to_rgb,
                                                rgb_to_image_msg)
 
@@ -572,7 +572,7 @@ def _rewrite_metadata(source: Path, target: Path, **config_changes) -> None:
                           r"rejshand-detector"),
 ])
 def test_startup_refuses_bad_model_files_naming_the_file(model_files, pose, detector, match):
-    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.perception.pipeline_setup import StartupError, build_pipeline
 
     cfg = HandPoseNodeConfig(model_path=str(model_files[pose]), device="cpu",
                              detector="rejshand",
@@ -582,7 +582,7 @@ def test_startup_refuses_bad_model_files_naming_the_file(model_files, pose, dete
 
 
 def test_startup_refuses_a_detector_file_of_the_other_kind(model_files):
-    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.perception.pipeline_setup import StartupError, build_pipeline
 
     cfg = HandPoseNodeConfig(model_path=str(model_files["pose"]), device="cpu",
                              detector_model_path=str(model_files["detector"]))  # palm
@@ -595,7 +595,7 @@ def test_startup_refuses_a_detector_file_of_the_other_kind(model_files):
 def test_startup_builds_the_pipeline_and_refuses_unavailable_options(model_files):
     import torch
 
-    from rejshand_ros.pipeline_setup import StartupError, build_pipeline
+    from rejshand_ros.perception.pipeline_setup import StartupError, build_pipeline
 
     cfg = dict(model_path=str(model_files["pose"]), detector="rejshand",
                detector_model_path=str(model_files["detector"]), device="cpu")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rejshand_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
+from rejshand_ros.perception.tracking.one_euro import OneEuroFilter, OneEuroParams
 
 
 def test_constant_signal_passes_unchanged():

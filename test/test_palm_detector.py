@@ -10,14 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from rejshand_ros.detection.factory import (DetectorSettings, build_detector,
-                                            default_detector_file)
+from rejshand_ros.detection.factory import (DetectorSettings, build_detector, default_detector_file)
 from rejshand_ros.detection.palm import PalmBoxConfig, PalmDetector, palm_to_hand_box
-from rejshand_ros.detection.ssd import (RawDetections, SsdAnchorConfig, decode_ssd,
-                                        ssd_anchors, weighted_nms)
+from rejshand_ros.detection.ssd import (RawDetections, SsdAnchorConfig, decode_ssd, ssd_anchors,
+                                        weighted_nms)
 from rejshand_ros.geometry.crop import crop_from_box, full_to_crop, upright_rotation_rad
 from rejshand_ros.model.model_file import ModelFileError
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 
 REAL_IMAGE = Path(__file__).parent / "data" / "real" / "16_pic00037.jpg"
 # its annotated hand boxes (xmin, ymin, xmax, ymax), px: an open hand and a fist

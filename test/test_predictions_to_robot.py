@@ -121,7 +121,7 @@ def _key(stamp) -> int:
 
 
 def _teleops():
-    from rejshand_ros.prediction import Handedness
+    from rejshand_ros.perception.hand_prediction import Handedness
     from rejshand_ros.retarget.config import load_robot_config, robot_config_path
     from rejshand_ros.retarget.selection import SelectionPolicy
     from rejshand_ros.retarget.teleop import Teleoperation

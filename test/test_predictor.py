@@ -8,12 +8,12 @@ import torch
 
 from rejshand_ros.geometry.camera import project, solve_root_translation
 from rejshand_ros.geometry.crop import camera_to_crop_3d, crop_pixels_to_unit, full_to_crop
-from rejshand_ros.inference import select_device
+from rejshand_ros.perception.inference import select_device
 from rejshand_ros.model.config import ModelConfig
 from rejshand_ros.model.model_file import save_model_file
 from rejshand_ros.model.rejshand import ReJSHand
-from rejshand_ros.prediction import Handedness
-from rejshand_ros.predictor import CameraModel, HandBox, Predictor, PredictorConfig
+from rejshand_ros.perception.hand_prediction import Handedness
+from rejshand_ros.perception.predictor import CameraModel, HandBox, Predictor, PredictorConfig
 
 K = np.array([[600.0, 0, 320], [0, 600.0, 240], [0, 0, 1]])
 
@@ -88,7 +88,7 @@ def test_missing_model_file_is_a_clear_error(tmp_path):
 def test_cuda_requested_without_gpu_falls_back_or_refuses(caplog):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    with caplog.at_level(logging.WARNING, logger="rejshand_ros.inference"):
+    with caplog.at_level(logging.WARNING, logger="rejshand_ros.perception.inference"):
         assert select_device("cuda", "warn").type == "cpu"
     assert "'cuda' requested but no CUDA device is available: running on CPU" in caplog.text
     with pytest.raises(RuntimeError, match="no CUDA device"):

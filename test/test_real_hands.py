@@ -249,7 +249,7 @@ def test_the_shipped_model_sees_real_hands():
     """The pose network on the tracker's crop of each photo's hand: mean 2D error against
     the teacher's labels within 2x the teacher's own error on real photos."""
     from rejshand_ros.cli.eval_real import _true_box_prediction, mean_pose_2d
-    from rejshand_ros.predictor import Predictor, PredictorConfig
+    from rejshand_ros.perception.predictor import Predictor, PredictorConfig
     import cv2
 
     yard = load_yardstick(REAL)
@@ -271,7 +271,7 @@ def test_bring_your_own_hands_at_toy_size(tmp_path, mediapipe_python):
     import yaml
 
     from rejshand_ros.model.model_file import load_model_file
-    from rejshand_ros.predictor import default_model_path
+    from rejshand_ros.perception.predictor import default_model_path
 
     data = tmp_path / "mine"
     for split, images in (("mine_train", sorted(REAL.glob("*.jpg"))[:8]),

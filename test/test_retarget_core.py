@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.retarget import human_poses as hp
 from rejshand_ros.retarget.config import load_robot_config, robot_config_path
 from rejshand_ros.retarget.controller import limit_velocity

@@ -1,16 +1,12 @@
-"""The MANO wrist frame of rejshand_ros.retarget.frames: convention, sides, invariance."""
+"""The MANO wrist frame of rejshand_ros.retarget.wrist_frame: convention, sides, invariance."""
 
 import numpy as np
 import pytest
 
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 from rejshand_ros.retarget import human_poses as hp
-from rejshand_ros.retarget.frames import (
-    DegenerateHandError,
-    mirror,
-    to_wrist_frame,
-    wrist_rotation,
-)
+from rejshand_ros.retarget.wrist_frame import (DegenerateHandError, mirror, to_wrist_frame,
+                                               wrist_rotation)
 
 POSES = ("rest", "fist", "pinch", "point")
 

@@ -158,7 +158,7 @@ def test_synthetic_source_publishes_image_camera_info_and_truth_with_one_stamp(
     from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 
     from rejshand_ros.geometry.camera import project
-    from rejshand_ros.images import compressed_to_rgb, raw_to_rgb
+    from rejshand_ros.imaging.codecs import compressed_to_rgb, raw_to_rgb
     from rejshand_ros.msg import HandPoseArray
     from rejshand_ros.ros.runtime import prepare_environment, ros_session
 

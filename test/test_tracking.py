@@ -4,10 +4,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.geometry.crop import crop_from_box, full_to_crop, upright_rotation_rad
-from rejshand_ros.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig, box_iou,
-                                          square_box, upright_box)
+from rejshand_ros.perception.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig,
+                                                     box_iou, square_box, upright_box)
 
 OFF = SmoothingConfig(enabled=False)
 
@@ -166,7 +166,7 @@ class _EchoPredictor:
 
 
 def test_detector_cadence_every_frame_without_tracks_every_nth_with_some():
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
 
     detector = _CountingDetector([])
     pipeline = HandPipeline(_EchoPredictor(), detector,
@@ -189,7 +189,7 @@ def test_detector_cadence_every_frame_without_tracks_every_nth_with_some():
 
 
 def test_the_pose_network_gets_the_detectors_roll_with_upright_crops():
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
 
     class Recording(_EchoPredictor):
         boxes: list = []
@@ -212,7 +212,7 @@ def test_the_pose_network_gets_the_detectors_roll_with_upright_crops():
 
 
 def test_a_new_hand_is_predicted_again_on_its_keypoints_box():
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
 
     class Shifted(_EchoPredictor):
         """The hand 30 px right of each box's centre: the keypoints' box differs from the
@@ -246,7 +246,7 @@ def test_a_new_hand_is_predicted_again_on_its_keypoints_box():
 
 
 def test_pipeline_takes_new_settings_between_frames_and_keeps_its_tracks():
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
 
     detector = _CountingDetector([Det((100, 100), 80), Det((400, 300), 80)])
     pipeline = HandPipeline(_EchoPredictor(), detector,

@@ -1,7 +1,7 @@
 """``model`` suite: the network alone, per backbone and per backend/precision path.
 
 For every backbone: batch-1 latency and batch-8 throughput of each path through
-:class:`~rejshand_ros.inference.InferenceEngine` (uint8 crops in, numpy out, as the node
+:class:`~rejshand_ros.perception.inference.InferenceEngine` (uint8 crops in, numpy out, as the node
 runs it), with each path's max abs difference to the eager baseline on the same input;
 then backbone-only vs full network on the fastest path (head overhead). The baseline is
 eager fp32 in eval mode under ``torch.inference_mode``, not reparameterised.
@@ -26,8 +26,8 @@ import torch
 from rejshand_ros.bench.common import (SuiteSkipped, goal, goals_markdown, interleaved_timings,
                                        markdown_table, progress_bar, round_counts, speedup,
                                        summarize)
-from rejshand_ros.inference import (InferenceEngine, TupleOutputs, export_onnx, onnx_session,
-                                    select_device)
+from rejshand_ros.perception.inference import (InferenceEngine, TupleOutputs, export_onnx,
+                                               onnx_session, select_device)
 from rejshand_ros.model.config import ModelConfig
 from rejshand_ros.model.model_file import POSE_MODEL
 from rejshand_ros.model.rejshand import ReJSHand
@@ -101,7 +101,7 @@ def _models(opts: argparse.Namespace) -> list[tuple[str, ReJSHand]]:
     names = opts.model_backbones.split(",") if opts.model_backbones else None
     if opts.quick and names is None:
         from rejshand_ros.model.model_file import load_model_file
-        from rejshand_ros.predictor import default_model_path
+        from rejshand_ros.perception.predictor import default_model_path
 
         model, _ = load_model_file(default_model_path(), "cpu")
         return [(f"{model.config.backbone} (shipped)", model)]

@@ -108,7 +108,7 @@ def image_messages(frames: list[np.ndarray]) -> list:
 def default_pipeline(threads: int):
     """The pipeline hand_pose_node builds from its default parameters, on the CPU."""
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
-    from rejshand_ros.pipeline_setup import build_pipeline
+    from rejshand_ros.perception.pipeline_setup import build_pipeline
 
     return build_pipeline(HandPoseNodeConfig(device="cpu", num_threads=threads)
                           .pipeline_settings()).pipeline

@@ -87,7 +87,7 @@ class OurPipeline:
 
     def _model_alone(self, image: np.ndarray, hand) -> float:
         from rejshand_ros.geometry.camera import CameraModel
-        from rejshand_ros.predictor import HandBox
+        from rejshand_ros.perception.predictor import HandBox
 
         x0, y0, width, _ = hand.roi
         box = HandBox((x0 + width / 2, y0 + width / 2), width, hand.handedness)

@@ -20,8 +20,8 @@ import numpy as np
 
 from rejshand_ros.bench.common import (SuiteSkipped, goal, goals_markdown, markdown_table,
                                        progress_bar, ratio, round_counts, summarize)
-from rejshand_ros.images import compressed_to_rgb, raw_to_rgb, rgb_to_compressed, rgb_to_raw
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.imaging.codecs import compressed_to_rgb, raw_to_rgb, rgb_to_compressed, rgb_to_raw
+from rejshand_ros.perception.hand_prediction import HandPrediction
 
 PREPROCESS_SHARE_TARGET = 0.10
 GPU_FRAME_MS_TARGET = 5.0
@@ -81,8 +81,8 @@ def _converter() -> tuple[str, Callable[[list[HandPrediction], int, int], Any]]:
 def _build(opts: argparse.Namespace):
     from rejshand_ros.detection.factory import DetectorSettings, build_detector
     from rejshand_ros.geometry.camera import CameraModel
-    from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-    from rejshand_ros.predictor import Predictor, PredictorConfig
+    from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
+    from rejshand_ros.perception.predictor import Predictor, PredictorConfig
 
     config = PredictorConfig(device=opts.device, backend=opts.pipeline_backend,
                              precision=opts.pipeline_precision, num_threads=opts.threads,

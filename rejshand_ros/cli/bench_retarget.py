@@ -96,7 +96,7 @@ def bench_core(config, frames, warmup: int) -> tuple[list[float], list[float]]:
 def bench_node(args, config, frames, warmup: int) -> tuple[list[float], list[float]]:
     from std_msgs.msg import Header
 
-    from rejshand_ros.prediction import HandPrediction
+    from rejshand_ros.perception.hand_prediction import HandPrediction
     from rejshand_ros.ros.conversions import predictions_to_array
     from rejshand_ros.ros.retarget_node import make_node
     from rejshand_ros.ros.runtime import ros_session
@@ -137,12 +137,8 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.torch_threads)
 
-    from rejshand_ros.retarget.config import (
-        RobotConfigError,
-        UrdfNotFoundError,
-        load_robot_config,
-        robot_config_path,
-    )
+    from rejshand_ros.retarget.config import (RobotConfigError, UrdfNotFoundError,
+                                              load_robot_config, robot_config_path)
     from rejshand_ros.retarget.human_poses import pose_sequence
 
     try:

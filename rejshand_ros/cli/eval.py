@@ -42,11 +42,11 @@ def run_model(args) -> tuple:
     from rejshand_ros.data.dataset import read_rgb
     from rejshand_ros.data.freihand import DatasetError, load_split
     from rejshand_ros.data.sample import EVAL_BOX_SCALE, UPRIGHT_EVAL, crop_roll_and_box
-    from rejshand_ros.evaluation import write_pred_json
+    from rejshand_ros.evaluation.freihand import write_pred_json
     from rejshand_ros.geometry.camera import CameraModel, project
     from rejshand_ros.geometry.crop import box_from_keypoints
-    from rejshand_ros.prediction import Handedness
-    from rejshand_ros.predictor import HandBox, Predictor, PredictorConfig
+    from rejshand_ros.perception.hand_prediction import Handedness
+    from rejshand_ros.perception.predictor import HandBox, Predictor, PredictorConfig
 
     ann = load_split(args.data, args.split, require_xyz=False)
     predictor = Predictor(PredictorConfig(model_path=args.model, device=args.device,
@@ -102,8 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads < 1:
         parser.error(f"--threads must be >= 1, got {args.threads}")
     from rejshand_ros.data.freihand import DatasetError, load_split
-    from rejshand_ros.evaluation import (mean_pose_baseline, read_pred_json, save_plots, score,
-                                         summary, table_row)
+    from rejshand_ros.evaluation.freihand import (mean_pose_baseline, read_pred_json, save_plots,
+                                                  score, summary, table_row)
     from rejshand_ros.model.model_file import ModelFileError
 
     try:

@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     from rejshand_ros.data.freihand import DatasetError
     from rejshand_ros.detection.detector import HandDetector
     from rejshand_ros.detection.frame_eval import evaluate_on_frames
-    from rejshand_ros.detection.frames import load_frames
+    from rejshand_ros.detection.annotations import load_frames
     from rejshand_ros.model.model_file import ModelFileError
 
     try:

@@ -68,7 +68,7 @@ def mean_pose_2d(uv: np.ndarray) -> np.ndarray:
 def _score(uv_pred: list, xyz_pred: list, yard, keep: np.ndarray) -> dict:
     import numpy as np
 
-    from rejshand_ros.metrics import evaluate
+    from rejshand_ros.evaluation.metrics import evaluate
 
     found = np.array([p is not None for p in uv_pred])
     out = {"images": int(keep.sum()), "found_pct": 100.0 * found[keep].mean()}
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from rejshand_ros.data.freihand import DatasetError
     from rejshand_ros.data.yardstick import load_yardstick
-    from rejshand_ros.metrics import evaluate
+    from rejshand_ros.evaluation.metrics import evaluate
 
     try:
         yard = load_yardstick(args.yardstick)
@@ -167,8 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 def _true_box_prediction(predictor, image: np.ndarray, uv: np.ndarray, right: bool):
     """The pose network alone on the tracker's crop of the true keypoints."""
     from rejshand_ros.geometry.crop import upright_box
-    from rejshand_ros.prediction import Handedness
-    from rejshand_ros.predictor import HandBox
+    from rejshand_ros.perception.hand_prediction import Handedness
+    from rejshand_ros.perception.predictor import HandBox
 
     center, side, angle = upright_box(uv, TRUE_BOX_SCALE)
     box = HandBox((float(center[0]), float(center[1])), side,

@@ -79,7 +79,7 @@ def export_onnx(model_path: Path, out: Path, opset: int = 17) -> str:
     configuration has, in ``POSE_MODEL.outputs`` order); returns a verification note."""
     import torch
 
-    from rejshand_ros.inference import TupleOutputs, export_onnx as write_onnx
+    from rejshand_ros.perception.inference import TupleOutputs, export_onnx as write_onnx
     from rejshand_ros.model.model_file import POSE_MODEL, load_model_file
 
     model, _ = load_model_file(model_path)

@@ -79,10 +79,10 @@ class Runner:
     def __init__(self, args: argparse.Namespace) -> None:
         from rejshand_ros.detection.factory import (DetectorSettings, build_detector,
                                                     detector_model_id)
-        from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-        from rejshand_ros.predictor import Predictor, PredictorConfig
+        from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
+        from rejshand_ros.perception.predictor import Predictor, PredictorConfig
         from rejshand_ros.sources import CameraCalibration
-        from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
+        from rejshand_ros.perception.tracking.tracks import SmoothingConfig, TrackerConfig
 
         self.args = args
         self.out = Path(args.out)
@@ -113,9 +113,9 @@ class Runner:
 
     def _build_mediapipe(self, args: argparse.Namespace) -> None:
         """The node's MediaPipe pipeline (same factory, the node's default settings)."""
-        from rejshand_ros.pipeline import PipelineConfig
-        from rejshand_ros.pipeline_setup import PipelineSettings, build_mediapipe_pipeline
-        from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
+        from rejshand_ros.perception.pipeline import PipelineConfig
+        from rejshand_ros.perception.pipeline_setup import PipelineSettings, build_mediapipe_pipeline
+        from rejshand_ros.perception.tracking.tracks import SmoothingConfig, TrackerConfig
 
         tracker = TrackerConfig(max_hands=args.max_hands,
                                 presence_threshold=args.presence_threshold)
@@ -148,8 +148,8 @@ class Runner:
         return result.hands
 
     def image(self, item) -> str:
-        from rejshand_ros.image_files import write_png
-        from rejshand_ros.overlay import draw_hands
+        from rejshand_ros.imaging.files import write_png
+        from rejshand_ros.imaging.overlay import draw_hands
         from rejshand_ros.sources.capture import read_image_rgb
 
         image = read_image_rgb(item.path)
@@ -161,8 +161,8 @@ class Runner:
         return f"{len(hands)} hand(s)"
 
     def video(self, item) -> str:
-        from rejshand_ros.image_files import VideoOverlayWriter
-        from rejshand_ros.overlay import draw_hands
+        from rejshand_ros.imaging.files import VideoOverlayWriter
+        from rejshand_ros.imaging.overlay import draw_hands
         from rejshand_ros.sources import SourceError
         from rejshand_ros.sources.capture import VideoSource
 
@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         parser.error(str(exc))
     from rejshand_ros.model.model_file import ModelFileError
-    from rejshand_ros.pipeline_setup import StartupError
+    from rejshand_ros.perception.pipeline_setup import StartupError
     from rejshand_ros.sources import CalibrationError, SourceError
 
     start = time.monotonic()

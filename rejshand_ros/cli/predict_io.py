@@ -1,5 +1,5 @@
 """What ``rejshand-predict`` reads and writes: input discovery, per-frame JSON (overlay
-images and videos: ``rejshand_ros.image_files``).
+images and videos: ``rejshand_ros.imaging.files``).
 
 ROS-free. JSON layout of one frame (units: pixels for 2D, metres for 3D, camera optical
 frame x right / y down / z forward)::
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.perception.hand_prediction import HandPrediction
 from rejshand_ros.sources.base import is_image_file, is_video_file
 
 

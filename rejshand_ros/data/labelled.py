@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from rejshand_ros.data.freihand import DatasetError
-from rejshand_ros.keypoints import NUM_JOINTS
+from rejshand_ros.geometry.keypoints import NUM_JOINTS
 
 CONTEXT = 3.0          # stored crop side / keypoint box side: room for scale, roll, jitter
 MAX_HAND_PX = 128      # keypoint box side in stored pixels at most (larger hands shrink)

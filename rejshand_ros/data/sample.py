@@ -21,9 +21,9 @@ import numpy as np
 from rejshand_ros.geometry.camera import project
 from rejshand_ros.geometry.crop import (CropTransform, box_from_keypoints, camera_to_crop_3d,
                                         crop_from_box, crop_pixels_to_unit, full_to_crop,
-                                        perspective_crop_from_box, rolled_box,
-                                        upright_rotation_rad, warp_to_crop)
-from rejshand_ros.keypoints import ROOT_JOINT
+                                        perspective_crop_from_box, rolled_box, upright_rotation_rad,
+                                        warp_to_crop)
+from rejshand_ros.geometry.keypoints import ROOT_JOINT
 
 EVAL_BOX_SCALE = 1.25  # FreiHAND protocol: bbox of the 2D keypoints x 1.25
 

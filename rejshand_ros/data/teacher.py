@@ -28,7 +28,7 @@ from typing import Callable, Sequence
 import cv2
 import numpy as np
 
-from rejshand_ros.keypoints import NUM_JOINTS, ROOT_JOINT
+from rejshand_ros.geometry.keypoints import NUM_JOINTS, ROOT_JOINT
 
 #: teacher(image) -> MediaPipe worker hands (``uv`` px as x*W, ``world``, ``label``, ``score``)
 TeacherFn = Callable[[np.ndarray], Sequence[dict]]
@@ -65,11 +65,6 @@ class TeacherHand:
     right: bool
     score: float
     disagreement: float
-
-    @property
-    def box_side(self) -> float:
-        return hand_box_side(self.uv)
-
 
 @dataclass
 class LabelCounts:

@@ -24,7 +24,7 @@ import numpy as np
 
 from rejshand_ros.data.freihand import DatasetError
 from rejshand_ros.data.labelled import load_labelled_split
-from rejshand_ros.metrics import YARDSTICK_HAND_PX, YARDSTICK_SIZE_PX
+from rejshand_ros.evaluation.metrics import YARDSTICK_HAND_PX, YARDSTICK_SIZE_PX
 
 
 @dataclass

@@ -25,7 +25,7 @@ from rejshand_ros.data.dataset import read_rgb
 from rejshand_ros.data.freihand import DatasetError
 from rejshand_ros.data.sample import NO_AUGMENT, AugmentConfig, jitter_colour
 from rejshand_ros.detection.config import DetectorTrainSettings
-from rejshand_ros.detection.frames import FrameRecord
+from rejshand_ros.detection.annotations import FrameRecord
 from rejshand_ros.detection.letterbox import Letterbox, letterbox_image
 from rejshand_ros.detection.targets import box_from_uv, encode_targets
 

@@ -22,8 +22,8 @@ from rejshand_ros.detection.model import (DETECTOR_MODEL, DetectorMetadata, Hand
                                           load_detector_file)
 from rejshand_ros.detection.result import Detection
 from rejshand_ros.detection.targets import decode_peaks, select_detections
-from rejshand_ros.inference import DEFAULT_BACKEND, InferenceEngine, resolve_path, select_device
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.inference import DEFAULT_BACKEND, InferenceEngine, resolve_path, select_device
+from rejshand_ros.perception.hand_prediction import Handedness
 from rejshand_ros.resources import package_data_path
 
 DEFAULT_DETECTOR_FILE = "weights/hand_detector_fastvit_t8_synth.safetensors"

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rejshand_ros.inference import DEFAULT_BACKEND
+from rejshand_ros.perception.inference import DEFAULT_BACKEND
 from rejshand_ros.model.model_file import ModelFileError
 
 DETECTORS = ("palm", "rejshand")

@@ -16,9 +16,9 @@ import numpy as np
 from rejshand_ros.data.dataset import read_rgb
 from rejshand_ros.data.freihand import DatasetError
 from rejshand_ros.detection.evaluation import DetectionStats
-from rejshand_ros.detection.frames import FrameRecord
+from rejshand_ros.detection.annotations import FrameRecord
 from rejshand_ros.detection.targets import box_from_uv
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 
 
 class _Detector(Protocol):

@@ -29,7 +29,7 @@ from rejshand_ros.detection.result import Detection
 from rejshand_ros.detection.ssd import SsdAnchorConfig, decode_ssd, ssd_anchors, weighted_nms
 from rejshand_ros.geometry.crop import upright_rotation_rad
 from rejshand_ros.model.model_file import ModelFileError
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 from rejshand_ros.resources import package_data_path
 
 DEFAULT_PALM_FILE = "weights/palm_detection_full.tflite"

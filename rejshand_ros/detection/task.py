@@ -21,7 +21,7 @@ from rejshand_ros.data.sample import NO_AUGMENT
 from rejshand_ros.detection.config import DetectorTrainSettings
 from rejshand_ros.detection.dataset import FullFrameDataset
 from rejshand_ros.detection.evaluation import DetectionStats
-from rejshand_ros.detection.frames import load_frames
+from rejshand_ros.detection.annotations import load_frames
 from rejshand_ros.detection.losses import detector_losses
 from rejshand_ros.detection.model import HandDetectorNet, save_detector_file
 from rejshand_ros.detection.targets import decode_peaks, select_detections

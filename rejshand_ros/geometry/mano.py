@@ -21,12 +21,8 @@ from typing import Any, BinaryIO, Dict, Optional, Tuple, Union
 import numpy as np
 
 from rejshand_ros.geometry.regressor import mano_regressor_freihand
-from rejshand_ros.keypoints import (
-    MANO_MESH_ID,
-    MANO_NUM_FACES,
-    MANO_NUM_JOINTS,
-    MANO_NUM_VERTICES,
-)
+from rejshand_ros.geometry.keypoints import (MANO_MESH_ID, MANO_NUM_FACES, MANO_NUM_JOINTS,
+                                             MANO_NUM_VERTICES)
 
 try:  # numpy >= 2 (also present as an alias in late 1.x)
     from numpy._core import multiarray as _np_multiarray

@@ -12,11 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 from scipy.optimize import nnls
 
-from rejshand_ros.keypoints import (
-    MANO_FINGERTIP_VERTICES,
-    MANO_NUM_JOINTS,
-    MANO_TO_FREIHAND,
-)
+from rejshand_ros.geometry.keypoints import (MANO_FINGERTIP_VERTICES, MANO_NUM_JOINTS,
+                                             MANO_TO_FREIHAND)
 
 
 def _design(vertices: np.ndarray, joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,11 +1,11 @@
 """The 21-keypoint skeleton (FreiHAND / MediaPipe order) as the hand model needs it:
-``rejshand_ros.keypoints`` plus the bones used for skinning."""
+``rejshand_ros.geometry.keypoints`` plus the bones used for skinning."""
 
 from __future__ import annotations
 
 from typing import Tuple
 
-from rejshand_ros.keypoints import FINGER_NAMES, FINGERS, FINGERTIP_JOINTS, NUM_JOINTS
+from rejshand_ros.geometry.keypoints import FINGER_NAMES, FINGERS, FINGERTIP_JOINTS, NUM_JOINTS
 
 #: joints of each finger (thumb..pinky), from the one nearest the wrist to the tip
 FINGER_JOINTS: Tuple[Tuple[int, int, int, int], ...] = tuple(FINGERS[n] for n in FINGER_NAMES)

@@ -122,11 +122,6 @@ class HandShape:
         """Radial-ulnar width (5,), metres, of each finger's proximal phalanx."""
         return np.asarray(FINGER_WIDTH_RATIOS) * self.finger_width
 
-    def middle_proximal_length(self) -> float:
-        """|joint 9 - joint 10| of this shape (FreiHAND's scale), metres."""
-        return float(self.segment_lengths()[2, 0])
-
-
 def sample_shape(rng: np.random.Generator, spread: float = 1.0) -> HandShape:
     """Draw a plausible adult hand shape.
 

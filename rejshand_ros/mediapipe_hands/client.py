@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rejshand_ros.line_worker import LineWorker, WorkerError
+from rejshand_ros.mediapipe_hands.line_worker import LineWorker, WorkerError
 
 log = logging.getLogger(__name__)
 

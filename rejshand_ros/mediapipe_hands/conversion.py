@@ -19,9 +19,9 @@ from __future__ import annotations
 import numpy as np
 
 from rejshand_ros.geometry.camera import CameraModel, root_translation
-from rejshand_ros.keypoints import NUM_JOINTS, ROOT_JOINT, WRIST_JOINT
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.tracking.tracks import square_box
+from rejshand_ros.geometry.keypoints import NUM_JOINTS, ROOT_JOINT, WRIST_JOINT
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.perception.tracking.tracks import square_box
 
 MODEL_ID = "mediapipe_hands_0.10.14"
 ROI_SCALE = 1.5  # reported roi: the keypoints' square box, this much larger

@@ -15,10 +15,10 @@ import numpy as np
 
 from rejshand_ros.mediapipe_hands.client import MediaPipeHandsWorker
 from rejshand_ros.mediapipe_hands.conversion import MODEL_ID, hand_to_prediction
-from rejshand_ros.pipeline import FrameResult, PipelineConfig
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.pipeline import FrameResult, PipelineConfig
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.geometry.camera import CameraModel
-from rejshand_ros.tracking.tracks import HandTracker, box_iou, square_box
+from rejshand_ros.perception.tracking.tracks import HandTracker, box_iou, square_box
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ Uses the legacy ``mp.solutions.hands.Hands`` in tracking mode (palm detection wh
 than N hands are tracked, landmarks on the ROI from the previous frame), model_complexity 1;
 ``--static`` runs palm detection on every frame (independent photos: ``rejshand-label``).
 
-Line protocol (one JSON object per line; see ``rejshand_ros.line_worker``): the worker
+Line protocol (one JSON object per line; see ``rejshand_ros.mediapipe_hands.line_worker``): the worker
 first prints ``{"ready": true, "versions": {...}}``; then, per command on stdin:
 
 - ``{"cmd": "frame", "width": W, "height": H}`` followed by exactly W*H*3 bytes of

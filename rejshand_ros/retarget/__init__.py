@@ -14,21 +14,11 @@ Nothing here imports rclpy or ROS messages; dex-retargeting (and with it torch,
 pinocchio, nlopt) is imported when a Retargeter is built.
 """
 
-from rejshand_ros.retarget.config import (
-    RETARGETING_TYPES,
-    RobotConfig,
-    RobotConfigError,
-    UrdfNotFoundError,
-    load_robot_config,
-    robot_config_path,
-)
-from rejshand_ros.retarget.frames import DegenerateHandError, to_wrist_frame, wrist_rotation
-from rejshand_ros.retarget.controller import (
-    Command,
-    CommandController,
-    ControllerConfig,
-    limit_velocity,
-)
+from rejshand_ros.retarget.config import (RETARGETING_TYPES, RobotConfig, RobotConfigError,
+                                          UrdfNotFoundError, load_robot_config, robot_config_path)
+from rejshand_ros.retarget.wrist_frame import DegenerateHandError, to_wrist_frame, wrist_rotation
+from rejshand_ros.retarget.controller import (Command, CommandController, ControllerConfig,
+                                              limit_velocity)
 from rejshand_ros.retarget.retargeter import Retargeter, RetargetStats
 from rejshand_ros.retarget.selection import HandSelector, Selection, SelectionPolicy
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 from rejshand_ros.resources import config_path, share_dir
 from rejshand_ros.retarget.drivers import DriverConfigError, DriverSpec, driver_from_dict
 
@@ -110,7 +110,7 @@ class RobotConfig:
     Attributes:
         name: robot name (e.g. "rejshand_hand").
         side: which hand the robot is (LEFT or RIGHT): the human hand's wrist frame is
-            computed for this side (see :mod:`rejshand_ros.retarget.frames`).
+            computed for this side (see :mod:`rejshand_ros.retarget.wrist_frame`).
         retargeting: dex-retargeting's ``retargeting`` mapping; ``urdf_path`` absolute.
         source: the file it was loaded from (None when built in code).
         soft_limit_margin: rad (m) kept clear of both URDF limits of every joint.

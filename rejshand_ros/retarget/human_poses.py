@@ -6,7 +6,7 @@ front of a camera, and smooth teleoperation-like sequences.
 
 Frames: the hand model's canonical frame (x radial, y towards the middle MCP, z palmar,
 for a right hand; a left hand mirrors x) relates to the MANO wrist frame of
-:mod:`rejshand_ros.retarget.frames` (x palmar, z distal, y = z x x) by a fixed axis
+:mod:`rejshand_ros.retarget.wrist_frame` (x palmar, z distal, y = z x x) by a fixed axis
 permutation, the same for both sides: (x, y, z)_mano = (z, x, y)_model.
 ``rotation``/``translation`` place the MANO wrist frame in the camera frame:
 p_cam = rotation @ p_mano + translation.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from rejshand_ros.hand_model import HandModel, HandPose, named_pose
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 
 #: rows: MANO axes in hand-model coordinates (p_mano = MODEL_TO_MANO @ p_model)
 MODEL_TO_MANO = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

@@ -21,7 +21,7 @@ Kinematics
     at about 1.35x human size (textbook ranges widened to servo ranges).
 
 Frame of ``base_link`` (at the wrist) = the MANO wrist frame of
-:mod:`rejshand_ros.retarget.frames`: x palmar (out of the palm), z distal (towards the
+:mod:`rejshand_ros.retarget.wrist_frame`: x palmar (out of the palm), z distal (towards the
 middle finger's knuckle, which lies on +z), y = z x x: towards the thumb on the right
 hand, away from it on the left hand. The left hand is the exact mirror image (y -> -y)
 of the right one, with the same joint names and the same angle semantics: a mirrored

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.retarget.config import RobotConfig
-from rejshand_ros.retarget.frames import DegenerateHandError, mirror, to_wrist_frame
+from rejshand_ros.retarget.wrist_frame import DegenerateHandError, mirror, to_wrist_frame
 
 _DUMMY_PREFIX = "dummy_"
 

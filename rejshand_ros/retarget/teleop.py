@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.perception.hand_prediction import HandPrediction
 from rejshand_ros.retarget.config import RobotConfig
-from rejshand_ros.retarget.controller import (
-    NO_SOLUTION,
-    STALLED,
-    Command,
-    CommandController,
-    ControllerConfig,
-)
+from rejshand_ros.retarget.controller import (NO_SOLUTION, STALLED, Command, CommandController,
+                                              ControllerConfig)
 from rejshand_ros.retarget.retargeter import Retargeter
 from rejshand_ros.retarget.selection import HandSelector, SelectionPolicy
 

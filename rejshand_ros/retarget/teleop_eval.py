@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.retarget.frames import mirror, to_wrist_frame
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.retarget.wrist_frame import mirror, to_wrist_frame
 
 
 def mean_hand(truths: list[HandPrediction]) -> np.ndarray:
@@ -119,35 +119,6 @@ def references(teleops: dict, truths: list[HandPrediction]
             raise ValueError("a true hand could not be retargeted")
         should.append(q)
     return should, [constant[t.handedness] for t in truths]
-
-
-def run_offline(pipeline, scenes: list[tuple[np.ndarray, np.ndarray, HandPrediction]],
-                repeats: int, teleops: dict, period: float = 0.1,
-                input_age: float = 0.05) -> TeleopScore:
-    """The protocol above without DDS: ``pipeline`` (a HandPipeline) on each scene's
-    image ``repeats`` times, ``period`` s apart, every frame's hands to each robot's
-    Teleoperation (engaged here; its ``frame`` with ``input_age``)."""
-    from rejshand_ros.predictor import CameraModel
-
-    truths = [truth for _, _, truth in scenes]
-    should, baseline = references(teleops, truths)
-    position = {side: tele.controller.home.copy() for side, tele in teleops.items()}
-    for tele in teleops.values():
-        tele.controller.engage(True, 0.0)
-    score, now = TeleopScore(), 0.0
-    for (image, K, truth), q_should, q_base in zip(scenes, should, baseline):
-        commanded = False
-        for _ in range(repeats):
-            now += period
-            hands = pipeline.process(image, now, CameraModel(K)).hands
-            score.add_frame(hands, truth)
-            for side, tele in teleops.items():
-                command = tele.frame(now, hands, input_age)
-                if command is not None:
-                    position[side] = command.positions
-                    commanded |= side is truth.handedness
-        score.add_scene(position[truth.handedness], q_should, q_base, commanded)
-    return score
 
 
 def synthetic_scenes(seed: int, count: int, width: int = 640, height: int = 480

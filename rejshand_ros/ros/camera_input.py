@@ -3,7 +3,7 @@
 In: Image / CompressedImage -> RGB array, CameraInfo -> CameraModel, stamps -> seconds.
 Out: RGB array -> Image or CompressedImage, CameraCalibration -> CameraInfo (the image
 source node and the debug image). Image errors are ``ImageConversionError`` (from
-``rejshand_ros.images``); a CameraInfo that cannot be used raises ``ValueError`` saying
+``rejshand_ros.imaging.codecs``); a CameraInfo that cannot be used raises ``ValueError`` saying
 why. No cv_bridge.
 """
 
@@ -14,7 +14,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from rejshand_ros.geometry.camera import CameraModel
-from rejshand_ros.images import compressed_to_rgb, raw_to_rgb, rgb_to_compressed, rgb_to_raw
+from rejshand_ros.imaging.codecs import compressed_to_rgb, raw_to_rgb, rgb_to_compressed, rgb_to_raw
 from rejshand_ros.sources.camera_info import CameraCalibration
 
 

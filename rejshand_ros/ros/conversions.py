@@ -11,7 +11,7 @@ from sensor_msgs.msg import RegionOfInterest
 from std_msgs.msg import Header
 
 from rejshand_ros.msg import HandMesh, HandPose, HandPoseArray
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 
 _HANDEDNESS_TO_MSG = {
     Handedness.LEFT: HandPose.LEFT,

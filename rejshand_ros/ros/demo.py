@@ -70,7 +70,7 @@ def missing_models(model: str | None, detector: str | None,
                    kind: str = "palm") -> list[str]:
     """Model files the perception node would not find (empty: all there)."""
     from rejshand_ros.ros.node_params import HandPoseNodeConfig
-    from rejshand_ros.predictor import default_model_path
+    from rejshand_ros.perception.predictor import default_model_path
 
     config = HandPoseNodeConfig(detector=kind, detector_model_path=detector or "")
     wanted = [Path(model) if model else default_model_path(), Path(config.detector_path())]

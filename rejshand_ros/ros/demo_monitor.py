@@ -19,12 +19,12 @@ from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import Image, JointState
 
-from rejshand_ros.image_files import VideoOverlayWriter, write_png
-from rejshand_ros.images import ImageConversionError, raw_to_rgb
-from rejshand_ros.keypoints import SKELETON_EDGES
-from rejshand_ros.live_scoring import WindowStats, score_frame
+from rejshand_ros.imaging.files import VideoOverlayWriter, write_png
+from rejshand_ros.imaging.codecs import ImageConversionError, raw_to_rgb
+from rejshand_ros.geometry.keypoints import SKELETON_EDGES
+from rejshand_ros.evaluation.live_scoring import WindowStats, score_frame
 from rejshand_ros.msg import HandPoseArray
-from rejshand_ros.overlay import draw_hands
+from rejshand_ros.imaging.overlay import draw_hands
 from rejshand_ros.ros.conversions import hand_pose_to_prediction
 
 KEEP_FRAMES = 60

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     from rejshand_ros.ros.runtime import run_node
 
     def startup_errors():
-        from rejshand_ros.pipeline_setup import StartupError
+        from rejshand_ros.perception.pipeline_setup import StartupError
 
         return (StartupError,)
 

@@ -22,9 +22,9 @@ from std_msgs.msg import ColorRGBA, Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from rejshand_ros.geometry.camera import CameraModel
-from rejshand_ros.keypoints import (FINGER_COLORS_RGB, JOINT_FINGER, ROOT_JOINT,
-                                    SKELETON_EDGES, WRIST_JOINT)
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.geometry.keypoints import (FINGER_COLORS_RGB, JOINT_FINGER, ROOT_JOINT,
+                                             SKELETON_EDGES, WRIST_JOINT)
+from rejshand_ros.perception.hand_prediction import HandPrediction
 
 JOINTS_ID, BONES_ID, LABEL_ID, MESH_ID = 0, 1, 2, 3
 MARKER_IDS = (JOINTS_ID, BONES_ID, LABEL_ID, MESH_ID)

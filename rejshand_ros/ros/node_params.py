@@ -1,6 +1,6 @@
 """hand_pose_node's parameters, each declared once (``param_specs``), and the mappings
 onto the core's configs (PredictorConfig, PipelineConfig, the detector's arguments,
-and all of them as the PipelineSettings that ``rejshand_ros.pipeline_setup`` builds).
+and all of them as the PipelineSettings that ``rejshand_ros.perception.pipeline_setup`` builds).
 
 The fields of :class:`HandPoseNodeConfig` are the declaration: default, description,
 range or choices, and whether the parameter may change at run time (tunable: tracking,
@@ -12,14 +12,13 @@ import at module level: the mappings are tested without ROS.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from rejshand_ros.detection.factory import DetectorSettings
-from rejshand_ros.pipeline import PipelineConfig
-from rejshand_ros.pipeline_setup import PipelineSettings
-from rejshand_ros.predictor import PredictorConfig
+from rejshand_ros.perception.pipeline import PipelineConfig
+from rejshand_ros.perception.pipeline_setup import PipelineSettings
+from rejshand_ros.perception.predictor import PredictorConfig
 from rejshand_ros.ros.param_specs import NodeConfig, ParamSpec, param
-from rejshand_ros.tracking.tracks import SmoothingConfig, TrackerConfig
+from rejshand_ros.perception.tracking.tracks import SmoothingConfig, TrackerConfig
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Tracked wrists as TF frames (tf2_msgs/TFMessage on /tf), as pure functions.
 
 Child frame ``<prefix>_left_wrist`` / ``<prefix>_right_wrist``, stamped with the image
-time; axes: the MANO wrist frame of ``rejshand_ros.retarget.frames`` (z towards the middle
+time; axes: the MANO wrist frame of ``rejshand_ros.retarget.wrist_frame`` (z towards the middle
 MCP, x out of the palm), so TF and retargeting agree. Orientation needs no intrinsics, so
 every hand is published:
 - absolute 3D (camera_info): parent the image's frame (the camera optical frame), origin
@@ -23,9 +23,9 @@ from geometry_msgs.msg import TransformStamped
 from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 
-from rejshand_ros.keypoints import ROOT_JOINT, WRIST_JOINT
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.retarget.frames import DegenerateHandError, wrist_rotation
+from rejshand_ros.geometry.keypoints import ROOT_JOINT, WRIST_JOINT
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.retarget.wrist_frame import DegenerateHandError, wrist_rotation
 
 
 def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.perception.hand_prediction import HandPrediction
 
 SOURCE_KINDS: tuple[str, ...] = ("camera", "video", "folder", "synthetic")
 IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 
 from rejshand_ros.hand_model.mesh import MESH_ID
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.sources.base import Frame, FrameSource
 from rejshand_ros.synth import SceneConfig, SynthSample, render_frame, sample_frame_scene
 from rejshand_ros.synth.primitives import transform

@@ -6,12 +6,11 @@ hand, orange: left) and 2-D keypoints drawn on top.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 
-from rejshand_ros.keypoints import SKELETON_EDGES
+from rejshand_ros.geometry.keypoints import SKELETON_EDGES
 from rejshand_ros.synth.generate import SynthSample, render_crop, render_frame
 
 _SIDE_COLOR = {"right": (40, 200, 60), "left": (255, 150, 20)}
@@ -48,12 +47,3 @@ def contact_sheet(seed: int = 0, crops: int = 8, frames: int = 2, size: int = 22
     return np.concatenate(rows + [np.concatenate([bottom, pad], axis=1)], axis=0)
 
 
-def save_contact_sheet(path: str | Path, seed: int = 0, **kwargs) -> np.ndarray:
-    """Write ``contact_sheet(seed, **kwargs)`` as a PNG; returns the sheet (RGB)."""
-    sheet = contact_sheet(seed, **kwargs)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR),
-                       [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise OSError(f"could not write {path}")
-    return sheet

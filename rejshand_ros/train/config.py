@@ -189,7 +189,7 @@ def _resolve_init_from(tree: dict[str, Any]) -> None:
     if not init:
         return
     if init == "shipped":
-        from rejshand_ros.predictor import default_model_path
+        from rejshand_ros.perception.predictor import default_model_path
 
         init = default_model_path()
     from rejshand_ros.model.model_file import ModelFileError, read_model_metadata

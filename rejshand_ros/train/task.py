@@ -18,7 +18,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from rejshand_ros.data.dataset import HandCropDataset, quiet_worker
 from rejshand_ros.data.mixed import MixedDataset, SourceConfig, open_source
 from rejshand_ros.data.sample import NO_AUGMENT, UPRIGHT_EVAL
-from rejshand_ros.metrics import evaluate, uv_error_px256
+from rejshand_ros.evaluation.metrics import evaluate, uv_error_px256
 from rejshand_ros.model.backbone import CHECKPOINT_MAPPINGS
 from rejshand_ros.model.model_file import load_model_file, save_model_file
 from rejshand_ros.model.rejshand import ReJSHand

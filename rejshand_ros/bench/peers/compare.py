@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rejshand_ros.bench.common import ratio, summarize
-from rejshand_ros.live_scoring import MAX_MATCH_PX
+from rejshand_ros.evaluation.live_scoring import MAX_MATCH_PX
 
 
 @dataclass

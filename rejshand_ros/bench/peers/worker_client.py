@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rejshand_ros.line_worker import LineWorker, WorkerError
+from rejshand_ros.mediapipe_hands.line_worker import LineWorker, WorkerError
 from rejshand_ros.mediapipe_hands.client import SETUP_COMMAND, default_mediapipe_python
 
 WORKER = Path(__file__).resolve().parent / "mediapipe_worker.py"

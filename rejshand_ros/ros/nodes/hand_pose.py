@@ -25,12 +25,12 @@ from std_msgs.msg import Header
 from tf2_msgs.msg import TFMessage
 from visualization_msgs.msg import MarkerArray
 
-from rejshand_ros.frame_stream import FrameSlot, StreamMonitor
+from rejshand_ros.perception.frame_stream import FrameSlot, StreamMonitor
 from rejshand_ros.geometry.camera import CameraModel
-from rejshand_ros.images import ImageConversionError
+from rejshand_ros.imaging.codecs import ImageConversionError
 from rejshand_ros.msg import HandMesh, HandPoseArray
-from rejshand_ros.overlay import draw_hands
-from rejshand_ros.pipeline_setup import build_pipeline
+from rejshand_ros.imaging.overlay import draw_hands
+from rejshand_ros.perception.pipeline_setup import build_pipeline
 from rejshand_ros.ros import markers as marker_msgs
 from rejshand_ros.ros.camera_input import (camera_model_from_info, compressed_msg_to_rgb,
                                            image_msg_to_rgb, rgb_to_image_msg, stamp_seconds)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rejshand_ros.prediction import Handedness
+from rejshand_ros.perception.hand_prediction import Handedness
 
 WRIST, INDEX_MCP, MIDDLE_MCP, PINKY_MCP = 0, 5, 9, 17
 #: smallest accepted wrist -> middle-MCP distance and knuckle width, metres

@@ -16,14 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from rejshand_ros.detection.factory import DetectorSettings, build_detector, detector_model_id
-from rejshand_ros.line_worker import WorkerError
-from rejshand_ros.mediapipe_hands.client import (MediaPipeHandsWorker,
-                                                 default_mediapipe_python,
+from rejshand_ros.mediapipe_hands.line_worker import WorkerError
+from rejshand_ros.mediapipe_hands.client import (MediaPipeHandsWorker, default_mediapipe_python,
                                                  missing_interpreter_message)
 from rejshand_ros.mediapipe_hands.pipeline import MediaPipePipeline
 from rejshand_ros.model.model_file import ModelFileError
-from rejshand_ros.pipeline import HandPipeline, PipelineConfig
-from rejshand_ros.predictor import Predictor, PredictorConfig, default_model_path
+from rejshand_ros.perception.pipeline import HandPipeline, PipelineConfig
+from rejshand_ros.perception.predictor import Predictor, PredictorConfig, default_model_path
 
 ESTIMATORS = ("rejshand", "mediapipe")
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from rejshand_ros.keypoints import FINGER_COLORS_RGB, JOINT_FINGER, SKELETON_EDGES
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.geometry.keypoints import FINGER_COLORS_RGB, JOINT_FINGER, SKELETON_EDGES
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 
 #: box and label colour per handedness (RGB)
 HANDEDNESS_COLORS_RGB: dict[Handedness, tuple[int, int, int]] = {

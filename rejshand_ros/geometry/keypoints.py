@@ -91,18 +91,6 @@ MANO_TO_FREIHAND: Tuple[int, ...] = (
 )
 
 
-def joint_colors_rgb() -> np.ndarray:
-    """Per-joint RGB colours, shape (21, 3), uint8."""
-    return np.array([FINGER_COLORS_RGB[f] for f in JOINT_FINGER], dtype=np.uint8)
-
-
-def edge_colors_rgb() -> np.ndarray:
-    """Per-bone RGB colours matching SKELETON_EDGES, shape (20, 3), uint8."""
-    return np.array(
-        [FINGER_COLORS_RGB[JOINT_FINGER[c]] for _, c in SKELETON_EDGES], dtype=np.uint8
-    )
-
-
 def mano_to_freihand(mano21: np.ndarray) -> np.ndarray:
     """Reorder (..., 21, D) points given as [16 MANO joints + 5 tips] into FreiHAND order."""
     mano21 = np.asarray(mano21)
@@ -111,9 +99,3 @@ def mano_to_freihand(mano21: np.ndarray) -> np.ndarray:
     return mano21[..., list(MANO_TO_FREIHAND), :]
 
 
-def bone_vectors(joints: np.ndarray) -> np.ndarray:
-    """Child minus parent for each bone of SKELETON_EDGES: (..., 21, D) -> (..., 20, D)."""
-    joints = np.asarray(joints)
-    if joints.ndim < 2 or joints.shape[-2] != NUM_JOINTS:
-        raise ValueError(f"expected (..., 21, D) joints, got shape {joints.shape}")
-    return joints[..., 1:, :] - joints[..., PARENTS[1:], :]

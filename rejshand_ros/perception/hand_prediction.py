@@ -12,7 +12,7 @@ from enum import Enum
 
 import numpy as np
 
-from rejshand_ros.keypoints import NUM_JOINTS, ROOT_JOINT
+from rejshand_ros.geometry.keypoints import NUM_JOINTS, ROOT_JOINT
 
 
 class Handedness(str, Enum):

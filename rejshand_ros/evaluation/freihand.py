@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from rejshand_ros.data.freihand import DatasetError, SplitAnnotations
-from rejshand_ros.keypoints import JOINT_NAMES, ROOT_JOINT
-from rejshand_ros.metrics import evaluate
+from rejshand_ros.geometry.keypoints import JOINT_NAMES, ROOT_JOINT
+from rejshand_ros.evaluation.metrics import evaluate
 
 #: The metrics printed by rejshand-eval, in this order.
 REPORT_KEYS = ("pa_mpjpe_mm", "pa_mpvpe_mm", "mpjpe_mm", "mpvpe_mm", "f5", "f15",

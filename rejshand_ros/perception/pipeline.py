@@ -15,10 +15,10 @@ from typing import Protocol
 import numpy as np
 
 from rejshand_ros.geometry.camera import CameraModel
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.predictor import HandBox, Predictor
-from rejshand_ros.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig,
-                                          square_box, upright_box)
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.perception.predictor import HandBox, Predictor
+from rejshand_ros.perception.tracking.tracks import (HandTracker, SmoothingConfig, TrackerConfig,
+                                                     square_box, upright_box)
 
 
 class Detection(Protocol):

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rejshand_ros.keypoints import ROOT_JOINT
-from rejshand_ros.prediction import HandPrediction
+from rejshand_ros.geometry.keypoints import ROOT_JOINT
+from rejshand_ros.perception.hand_prediction import HandPrediction
 
 MAX_MATCH_PX = 120.0  # a prediction farther than this (mean keypoint distance) is no match
 

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from rejshand_ros.geometry.procrustes import apply_similarity, procrustes_transform
-from rejshand_ros.keypoints import ROOT_JOINT
+from rejshand_ros.geometry.keypoints import ROOT_JOINT
 
 PCK_THRESHOLDS_M: np.ndarray = np.linspace(0.0, 0.05, 100)
 F_THRESHOLDS_M: Tuple[float, float] = (0.005, 0.015)

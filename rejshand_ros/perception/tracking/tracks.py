@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rejshand_ros.geometry.crop import upright_box  # re-exported: the tracker's crop
-from rejshand_ros.prediction import Handedness, HandPrediction
-from rejshand_ros.tracking.one_euro import OneEuroFilter, OneEuroParams
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
+from rejshand_ros.perception.tracking.one_euro import OneEuroFilter, OneEuroParams
 
 
 def square_box(points: np.ndarray, scale: float) -> tuple[np.ndarray, float]:

@@ -21,10 +21,10 @@ import numpy as np
 from rejshand_ros.geometry.camera import CameraModel, root_translation
 from rejshand_ros.geometry.crop import (CropTransform, crop_to_camera_3d, crop_to_full,
                                         perspective_crop_from_box, unit_to_crop_pixels)
-from rejshand_ros.inference import DEFAULT_BACKEND, InferenceEngine, select_device
-from rejshand_ros.keypoints import ROOT_JOINT, WRIST_JOINT
+from rejshand_ros.perception.inference import DEFAULT_BACKEND, InferenceEngine, select_device
+from rejshand_ros.geometry.keypoints import ROOT_JOINT, WRIST_JOINT
 from rejshand_ros.model.model_file import POSE_MODEL, load_model_file
-from rejshand_ros.prediction import Handedness, HandPrediction
+from rejshand_ros.perception.hand_prediction import Handedness, HandPrediction
 from rejshand_ros.resources import package_data_path
 
 log = logging.getLogger(__name__)
@@ -185,6 +185,6 @@ class Predictor:
             extras={"uv_crop_unit": raw["uv"][index], "p_right_crop": float(raw["right"][index])})
 
 
-# CameraModel is re-exported: ``from rejshand_ros.predictor import CameraModel`` is how
+# CameraModel is re-exported: ``from rejshand_ros.perception.predictor import CameraModel`` is how
 # users have built the camera they pass to predict().
 __all__ = ["CameraModel", "HandBox", "Predictor", "PredictorConfig", "default_model_path"]
