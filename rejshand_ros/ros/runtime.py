@@ -41,12 +41,17 @@ def prepare_environment(env: dict[str, str] | None = None) -> dict[str, str]:
 #: The signal on which every process of this package writes all its threads' Python stacks
 #: to stderr (``rejshand-bringup`` sends it to a node that ignores SIGINT before killing it).
 STACK_DUMP_SIGNAL = signal.SIGUSR1
+STDERR_FD = 2
 
 
 def dump_stacks_on_request() -> None:
     """Write every thread's stack to stderr on :data:`STACK_DUMP_SIGNAL`, even while a
-    thread is stuck in native code holding the GIL (``faulthandler`` works at C level)."""
-    faulthandler.register(STACK_DUMP_SIGNAL, file=sys.stderr, all_threads=True)
+    thread is stuck in native code holding the GIL (``faulthandler`` works at C level).
+
+    Writes to file descriptor 2, not ``sys.stderr``: the process's stderr is what a launcher
+    collects, and a replaced ``sys.stderr`` (pytest's capture, an IDE console) has no file
+    descriptor for the C-level handler to write to."""
+    faulthandler.register(STACK_DUMP_SIGNAL, file=STDERR_FD, all_threads=True)
 
 
 def require_rclpy() -> None:
