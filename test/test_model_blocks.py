@@ -12,7 +12,8 @@ import torch
 from rejshand_ros.model.config import FREIHAND_PARENTS, ModelConfig
 from rejshand_ros.model.expansion_block import ExpansionBlock
 from rejshand_ros.model.feature_interaction import (
-    CoordinateAttention, FeatureInteraction, FeatureInteractionBlock, TokenUpsample)
+    CoordinateAttention, FeatureInteraction, FeatureInteractionBlock,
+    SkeletonGuidedAttention, TokenUpsample)
 from rejshand_ros.model.keypoint_2d import Keypoint2DGenerator
 from rejshand_ros.model.mesh_token import MeshTokenGenerator
 
@@ -131,6 +132,31 @@ def test_skeleton_guides_joints_never_the_reverse():
     torch.testing.assert_close(s1, s0)  # bones ignore joints
     j2, _ = block(joints, bones + torch.randn_like(bones))
     assert not torch.allclose(j2, j0, atol=1e-4)  # joints read bones
+
+
+@pytest.mark.parametrize("guidance", [True, False])
+def test_skeleton_attention_equals_one_masked_attention(guidance):
+    """The two unmasked attentions give what one attention over all 2T tokens gives with
+    the joint/bone mask written out by hand (bones see bones; joints see joints, and
+    bones when guided)."""
+    torch.manual_seed(0)
+    t, d, heads = 21, 64, 8
+    attn = SkeletonGuidedAttention(d, t, heads, skeleton_guidance=guidance).eval()
+    joints, bones = torch.randn(2, t, d), torch.randn(2, t, d)
+    allowed = torch.zeros(2 * t, 2 * t, dtype=torch.bool)
+    allowed[:t, :t] = allowed[t:, t:] = True
+    allowed[:t, t:] = guidance
+    x = torch.cat([joints, bones], dim=1)
+    q, k, v = attn.qkv(x).reshape(2, 2 * t, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+    scores = (q @ k.transpose(-1, -2)) / (d // heads) ** 0.5
+    weights = scores.masked_fill(~allowed, float("-inf")).softmax(-1)
+    want = attn.proj((weights @ v).transpose(1, 2).reshape(2, 2 * t, d))
+    with torch.no_grad():
+        got_j, got_s = attn(joints, bones)
+    torch.testing.assert_close(got_j, want[:, :t].detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got_s, want[:, t:].detach(), atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="expected 21 joint and bone tokens"):
+        attn(joints[:, :20], bones[:, :20])
 
 
 def test_token_upsample_and_stack_shapes():

@@ -37,3 +37,55 @@ def test_onnx_export_matches_torch_for_any_batch(tmp_path):
                             "handedness_logit"], got):
         np.testing.assert_allclose(value, want[name].numpy(), atol=1e-4, rtol=1e-4,
                                    err_msg=name)
+
+
+def _tiny_net_class(tmp_path, monkeypatch, body: str, tag: str):
+    """A module class ``Tiny`` of module ``tiny_net`` (registered, as an imported module
+    is) whose forward is ``body``: two versions share their name and differ only in code,
+    as one class does before and after an edit."""
+    import importlib.util
+    import sys
+
+    path = tmp_path / tag / "tiny_net.py"
+    path.parent.mkdir()
+    path.write_text("import torch\n\n\nclass Tiny(torch.nn.Module):\n"
+                    "    def __init__(self):\n        super().__init__()\n"
+                    "        self.conv = torch.nn.Conv2d(3, 4, 3)\n\n"
+                    f"    def forward(self, x):\n        return {body}\n")
+    spec = importlib.util.spec_from_file_location("tiny_net", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setitem(sys.modules, "tiny_net", module)
+    return module.Tiny
+
+
+def test_the_onnx_cache_key_follows_weights_code_and_input_size(tmp_path, monkeypatch):
+    from rejshand_ros.perception.inference import export_onnx_cached, onnx_cache_key
+
+    old_code = _tiny_net_class(tmp_path, monkeypatch, "self.conv(x)", "old")
+    torch.manual_seed(0)
+    net = old_code()
+    key = onnx_cache_key(net, 32, ["out"])
+    assert onnx_cache_key(net, 32, ["out"]) == key  # stable
+    first = export_onnx_cached(net, 32, ["out"], "tiny", str(tmp_path / "cache"))
+    assert export_onnx_cached(net, 32, ["out"], "tiny", str(tmp_path / "cache")) == first
+    retrained = old_code()
+    retrained.load_state_dict(net.state_dict())
+    with torch.no_grad():
+        retrained.conv.bias[0] += 1e-3
+    assert onnx_cache_key(retrained, 32, ["out"]) != key
+    assert onnx_cache_key(net, 64, ["out"]) != key
+    assert onnx_cache_key(net, 32, ["y"]) != key
+    # the module's code is edited (same name, same weights): a new key, a new export
+    new_code = _tiny_net_class(tmp_path, monkeypatch, "self.conv(x).relu()", "new")
+    rewritten = new_code()
+    rewritten.load_state_dict(net.state_dict())  # same weights, new code
+    assert onnx_cache_key(rewritten, 32, ["out"]) != key
+    second = export_onnx_cached(rewritten, 32, ["out"], "tiny", str(tmp_path / "cache"))
+    assert second != first
+    images = torch.randn(1, 3, 32, 32)
+    got = ort.InferenceSession(str(second), providers=["CPUExecutionProvider"]).run(
+        None, {"images": images.numpy()})[0]
+    assert got.min() >= 0.0  # the relu of the new code is in the graph
+    with torch.no_grad():
+        np.testing.assert_allclose(got, rewritten(images).numpy(), atol=1e-5)

@@ -60,20 +60,24 @@ class SkeletonGuidedAttention(nn.Module):
         self.head_dim = channels // num_heads
         self.qkv = nn.Linear(channels, 3 * channels)
         self.proj = nn.Linear(channels, channels)
-        t = num_tokens
-        allowed = torch.zeros(2 * t, 2 * t, dtype=torch.bool)
-        allowed[:t, :t] = True  # joints -> joints
-        allowed[t:, t:] = True  # bones -> bones
-        allowed[:t, t:] = skeleton_guidance  # joints -> bones
-        self.register_buffer("allowed", allowed, persistent=False)
+        self.num_tokens = num_tokens
+        self.skeleton_guidance = skeleton_guidance
 
     def forward(self, joints: torch.Tensor,
                 bones: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, t, d = joints.shape
+        if t != self.num_tokens or bones.shape[1] != t:
+            raise ValueError(f"expected {self.num_tokens} joint and bone tokens, got "
+                             f"{t} and {bones.shape[1]}")
         x = torch.cat([joints, bones], dim=1)  # (B,2T,D)
         qkv = self.qkv(x).reshape(b, 2 * t, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # (B,H,2T,dk) each
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=self.allowed)
+        # The joint/bone mask as two unmasked attentions (bones see bones; joints see
+        # joints and bones, or joints only): the same result, no mask to build or apply.
+        keys = slice(None) if self.skeleton_guidance else slice(0, t)
+        out_j = F.scaled_dot_product_attention(q[:, :, :t], k[:, :, keys], v[:, :, keys])
+        out_s = F.scaled_dot_product_attention(q[:, :, t:], k[:, :, t:], v[:, :, t:])
+        out = torch.cat([out_j, out_s], dim=2)  # (B,H,2T,dk)
         out = self.proj(out.transpose(1, 2).reshape(b, 2 * t, d))
         return out[:, :t], out[:, t:]
 

@@ -14,6 +14,7 @@ on CPU, eager fp16 on CUDA (:func:`resolve_path`). ONNX files are written by one
 from __future__ import annotations
 
 import hashlib
+import inspect
 import io
 import logging
 import os
@@ -146,16 +147,35 @@ def export_onnx(module: nn.Module, path: Path, input_size: int,
     return Path(path)
 
 
+def onnx_cache_key(module: nn.Module, input_size: int,
+                   output_names: Sequence[str]) -> str:
+    """What an ONNX export of ``module`` depends on, hashed: the source of every module
+    class in it (a code change, e.g. a faster attention, re-exports), the input size, the
+    output names, the torch version, and the state dict's names, shapes, dtypes and
+    values."""
+    digest = hashlib.sha256()
+    classes = {type(m) for m in module.modules()}
+    for cls in sorted(classes, key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        digest.update(f"{cls.__module__}.{cls.__qualname__}\n".encode())
+        try:
+            digest.update(inspect.getsource(cls).encode())
+        except (OSError, TypeError):  # no source (built in, compiled): its name stands
+            pass
+    digest.update(f"{input_size}|{','.join(output_names)}|{torch.__version__}".encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}|{tuple(tensor.shape)}|{tensor.dtype}".encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def export_onnx_cached(module: nn.Module, input_size: int, output_names: Sequence[str],
                        stem: str = "model", cache_dir: str | None = None) -> Path:
-    """:func:`export_onnx` once per set of weights: ``<cache>/<stem>-<hash>.onnx``, cache
-    = ``cache_dir`` or ``$XDG_CACHE_HOME/rejshand_ros`` (``~/.cache/rejshand_ros``)."""
+    """:func:`export_onnx` once per network, code and input size
+    (:func:`onnx_cache_key`): ``<cache>/<stem>-<key>.onnx``, cache = ``cache_dir`` or
+    ``$XDG_CACHE_HOME/rejshand_ros`` (``~/.cache/rejshand_ros``)."""
     cache = Path(cache_dir) if cache_dir else Path(
         os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "rejshand_ros"
-    digest = hashlib.sha256()
-    for tensor in module.state_dict().values():
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    target = cache / f"{stem}-{digest.hexdigest()[:16]}.onnx"
+    target = cache / f"{stem}-{onnx_cache_key(module, input_size, output_names)}.onnx"
     if target.exists():
         return target
     export_onnx(module, target, input_size, output_names)
