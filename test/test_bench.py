@@ -167,3 +167,28 @@ def test_node_default_is_the_fast_path_and_warms_up(monkeypatch):
     pipeline = HandPipeline(predictor, Detector(), PipelineConfig())
     pipeline.warm_up()
     assert frames == [(480, 640, 3)] and batches == [1, 2] and not pipeline.tracker.tracks
+
+
+def _false_hands_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "synthetic_false_hands.py"
+    spec = importlib.util.spec_from_file_location("synthetic_false_hands", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_synthetic_false_hands_script_counts_frames_and_hands(capsys):
+    """scripts/synthetic_false_hands.py (docs/models.md "Detectors"): a short sequence is
+    tracked in every frame without a false hand; bad --seeds stops it naming them."""
+    script = _false_hands_script()
+    assert script.seed_range("0-2,5") == [0, 1, 2, 5]
+    assert script.main(["--seeds", "0", "--frames", "4"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-2] == "seed 0: false-hand frames 0/4, hands found 4/4"
+    assert out[-1] == "all: false-hand frames 0/4 (0.0 %), hands found 4/4"
+    with pytest.raises(SystemExit) as exc:
+        script.main(["--seeds", "a-b"])
+    assert exc.value.code == 2 and "--seeds" in capsys.readouterr().err
