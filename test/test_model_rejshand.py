@@ -106,6 +106,42 @@ def test_reparameterized_matches_original(model):
         torch.testing.assert_close(after[key], before[key], atol=1e-4, rtol=1e-4)
 
 
+def test_reparameterize_fixes_tf_same_padding_with_the_same_outputs(tmp_path):
+    """tf_* backbones pad TensorFlow-'SAME' from the input's shape; reparameterize()
+    fixes it for config.input_size: equal outputs, another size still padded right, the
+    ONNX graph without the shape arithmetic, batch-norm statistics untouched."""
+    from timm.layers.conv2d_same import Conv2dSame
+
+    from rejshand_ros.model.backbone import FixedPadConv2dSame
+    from rejshand_ros.perception.inference import export_onnx
+
+    torch.manual_seed(0)
+    net = ReJSHand(ModelConfig(backbone="tf_efficientnet_lite0", input_size=64)).train()
+    stats = {k: v.clone() for k, v in net.state_dict().items() if "running" in k}
+    dynamic = copy.deepcopy(net).eval()
+    onnx_dynamic = export_onnx(dynamic.backbone, tmp_path / "dynamic.onnx", 64, ["f"])
+    net.reparameterize()
+    assert net.training  # the dry pass left the mode alone
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in stats.items())
+    net.eval()
+    fixed = [m for m in net.modules() if isinstance(m, Conv2dSame)]
+    assert fixed and all(type(m) is FixedPadConv2dSame for m in fixed)
+    assert fixed[0].fixed_for == (64, 64) and fixed[0].fixed_pad == (0, 1, 0, 1)
+    with torch.no_grad():
+        for size in (64, 96):
+            images = torch.randn(2, 3, size, size)
+            want, got = dynamic(images), net(images)
+            for key in want:
+                torch.testing.assert_close(got[key], want[key], atol=1e-5, rtol=1e-5)
+    import onnx
+
+    def ops(path):
+        return {node.op_type for node in onnx.load(str(path)).graph.node}
+
+    onnx_fixed = export_onnx(net.backbone, tmp_path / "fixed.onnx", 64, ["f"])
+    assert "Ceil" in ops(onnx_dynamic) and "Ceil" not in ops(onnx_fixed)
+
+
 def test_head_budget_at_paper_dimensions_without_backbone():
     cfg = ModelConfig()  # fastvit_ma36 defaults
     assert count_head_parameters(cfg, 608) <= PAPER_HEAD_BUDGET  # last stage

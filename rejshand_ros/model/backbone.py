@@ -16,6 +16,9 @@ from typing import Union
 import timm
 import timm.utils
 import torch
+import torch.nn.functional as F
+from timm.layers.conv2d_same import Conv2dSame
+from timm.layers.padding import pad_same, pad_same_arg
 from torch import nn
 
 from .config import BACKBONE_FEATURE_SOURCES
@@ -118,6 +121,23 @@ def _create(name: str, features: str, **kwargs) -> nn.Module:
     return timm.create_model(name, num_classes=0, global_pool="", **kwargs)
 
 
+class FixedPadConv2dSame(Conv2dSame):
+    """timm's TensorFlow-'SAME' convolution with its padding worked out once for the input
+    size it will see (``fixed_for``, ``fixed_pad``): a constant pad that a traced graph
+    keeps as a constant (ONNX Runtime then folds it into the convolution) instead of
+    recomputing it from the input's shape. Another input size pads as timm does."""
+
+    fixed_for: tuple[int, int]
+    fixed_pad: tuple[int, int, int, int]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if tuple(x.shape[-2:]) == self.fixed_for:
+            x = F.pad(x, self.fixed_pad)
+        else:
+            x = pad_same(x, self.kernel_size, self.stride, self.dilation)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
 class Backbone(nn.Module):
     """timm feature extractor: images (B,3,H,W) -> F_B (B, out_channels, H/r, W/r)."""
 
@@ -203,6 +223,35 @@ class Backbone(nn.Module):
             return self.body(images)[-1]
         return self.body.forward_features(images)
 
-    def reparameterize(self) -> None:
-        """Fuse RepVGG/MobileOne-style branches in place (inference only)."""
+    def reparameterize(self, input_size: int | None = None) -> None:
+        """Fuse RepVGG/MobileOne-style branches in place (inference only); with
+        ``input_size``, also fix the TensorFlow-'SAME' padding of timm's tf_* backbones for
+        square images of that size (:class:`FixedPadConv2dSame`; same outputs)."""
         timm.utils.reparameterize_model(self.body, inplace=True)
+        if input_size is not None:
+            self._fix_same_padding(int(input_size))
+
+    def _fix_same_padding(self, input_size: int) -> None:
+        convs = [m for m in self.body.modules() if type(m) is Conv2dSame]
+        if not convs:
+            return
+        seen: dict[nn.Module, tuple[int, int]] = {}
+        hooks = [m.register_forward_pre_hook(
+            lambda module, args: seen.__setitem__(module, tuple(args[0].shape[-2:])))
+            for m in convs]
+        training = self.training
+        try:  # one dry pass in eval mode (batch-norm statistics untouched) finds the sizes
+            parameter = next(self.parameters())
+            with torch.no_grad():
+                self.eval()(torch.zeros(1, 3, input_size, input_size,
+                                        device=parameter.device, dtype=parameter.dtype))
+        finally:
+            self.train(training)
+            for hook in hooks:
+                hook.remove()
+        for conv in convs:
+            size = seen[conv]
+            conv.__class__ = FixedPadConv2dSame
+            conv.fixed_for = size
+            conv.fixed_pad = tuple(int(v) for v in pad_same_arg(
+                list(size), conv.kernel_size, conv.stride, conv.dilation))

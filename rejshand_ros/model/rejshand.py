@@ -156,12 +156,13 @@ class ReJSHand(nn.Module):
         return sum(p.numel() for p in self.head.parameters())
 
     def reparameterize(self) -> "ReJSHand":
-        """Fuse the backbone's re-parameterisable branches in place; returns self.
+        """Fuse the backbone's re-parameterisable branches in place and fix its 'SAME'
+        padding for ``config.input_size``; returns self.
 
         Inference only: afterwards the model cannot be trained or saved as a training
         checkpoint of the un-fused architecture.
         """
-        self.backbone.reparameterize()
+        self.backbone.reparameterize(self.config.input_size)
         self.reparameterized = True
         return self
 
