@@ -14,13 +14,19 @@ from rejshand_ros.bench.soak_suite import soak_goals, summarize_soak
 
 MIB = 2 ** 20
 
-# Bounds of the 15 s soak below: the worst of five runs of exactly its command (commit
-# c8e4577, the shared 2-core machine at load 5.6-6.3; docs/reliability.md) + 50 %.
-#   latency p99 / inference period: 5.27, 3.92, 1.81, 5.56, 5.51
-#   RSS growth after warm-up (%):   0.009, 0.076, 0.462, 0.085, 0.148
-# The goals in docs/reliability.md (< 2 periods, < 5 %) are judged by the 5-minute soak benchmark.
-MAX_P99_PERIODS = 5.56 * 1.5
-MAX_RSS_GROWTH_PCT = 0.462 * 1.5
+# Bounds of the 15 s soak below: the worst of fifteen runs of exactly its command + 50 %:
+# five on the shared 2-core machine at load 5.6-6.3 (commit c8e4577), five idle and five
+# with `python3 -c 'while True: pass'` beside it (commit e34296e, 2026-12-06; a CI run with
+# a busy process had failed at 0.72 % RSS growth against the old 0.69 % bound).
+#   latency p99 / inference period: 5.27, 3.92, 1.81, 5.56, 5.51;
+#                                   2.09, 1.93, 1.91, 1.77, 1.88; 7.07, 3.58, 5.14, 3.34, 16.02
+#   RSS growth after warm-up (%):   0.009, 0.076, 0.462, 0.085, 0.148;
+#                                   0.097, 0.086, -0.010, 0.102, -0.007; 0.187, 0.970, 0.026,
+#                                   0.077, 0.023
+# The goals in docs/reliability.md (< 2 periods, < 5 %) are judged by the 5-minute soak
+# benchmark; this run catches a dead node, broken numbers and a gross leak (10 % fails).
+MAX_P99_PERIODS = 16.02 * 1.5
+MAX_RSS_GROWTH_PCT = 0.970 * 1.5
 
 
 def short_soak_problems(row: dict) -> list[str]:
