@@ -18,7 +18,7 @@ import timm.utils
 import torch
 import torch.nn.functional as F
 from timm.layers.conv2d_same import Conv2dSame
-from timm.layers.padding import pad_same, pad_same_arg
+from timm.layers.padding import pad_same_arg
 from torch import nn
 
 from .config import BACKBONE_FEATURE_SOURCES
@@ -131,11 +131,10 @@ class FixedPadConv2dSame(Conv2dSame):
     fixed_pad: tuple[int, int, int, int]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if tuple(x.shape[-2:]) == self.fixed_for:
-            x = F.pad(x, self.fixed_pad)
-        else:
-            x = pad_same(x, self.kernel_size, self.stride, self.dilation)
-        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        if tuple(x.shape[-2:]) != self.fixed_for:
+            return super().forward(x)
+        return F.conv2d(F.pad(x, self.fixed_pad), self.weight, self.bias, self.stride, 0,
+                        self.dilation, self.groups)
 
 
 class Backbone(nn.Module):
